@@ -1,0 +1,3 @@
+module github.com/kotodama-ai/kotodama
+
+go 1.26
