@@ -1,0 +1,113 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/kotodama-ai/kotodama/kernels"
+)
+
+// Param is one trainable tensor: its name (Hugging Face naming, e.g.
+// "encoder.layer.0.attention.self.query.weight"), shape, values and the
+// gradient the backward pass accumulates into.
+type Param struct {
+	Name  string
+	Shape []int
+	Value kernels.Buf
+	Grad  kernels.Buf
+}
+
+// Size is the number of values of p, the product of its shape.
+func (p Param) Size() int {
+	n := 1
+	for _, s := range p.Shape {
+		n *= s
+	}
+	return n
+}
+
+// ErrDevice reports a Buf the optimizer cannot update in place on the
+// host. The device path is the GPU issue's to add.
+var ErrDevice = errors.New("train: parameter is not in host memory")
+
+func checkParams(params []Param) error {
+	seen := make(map[string]bool, len(params))
+	for _, p := range params {
+		if p.Name == "" {
+			return errors.New("train: parameter without a name")
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("train: parameter %q listed twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Value.Len() != p.Size() || p.Grad.Len() != p.Size() {
+			return fmt.Errorf("train: parameter %q of shape %v has %d values and %d gradients", p.Name, p.Shape, p.Value.Len(), p.Grad.Len())
+		}
+		if p.Size() > 0 && (p.Value.Host() == nil || p.Grad.Host() == nil) {
+			return fmt.Errorf("%w: %q", ErrDevice, p.Name)
+		}
+	}
+	return nil
+}
+
+// normName matches a normalization layer as a path component of a
+// lower-cased parameter name ("norm", "…_norm", "layernorm", "rmsnorm").
+var normName = regexp.MustCompile(`(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)|layernorm|rmsnorm`)
+
+// NoDecay reports whether the parameter called name is left out of weight
+// decay: biases and normalization weights, by name, as the Hugging Face
+// Trainer (which sentence-transformers trains with) decides in
+// get_decay_parameter_names.
+func NoDecay(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "bias") || normName.MatchString(n)
+}
+
+// ZeroGrad sets every gradient to zero, before accumulating the next step.
+func ZeroGrad(params []Param) {
+	for _, p := range params {
+		clear(p.Grad.Host())
+	}
+}
+
+// GradNorm returns the global L2 norm of all gradients, accumulated in
+// float64.
+func GradNorm(params []Param) float64 {
+	var s float64
+	for _, p := range params {
+		for _, g := range p.Grad.Host() {
+			s += float64(g) * float64(g)
+		}
+	}
+	return math.Sqrt(s)
+}
+
+// ClipGradNorm scales all gradients so that their global L2 norm is at most
+// maxNorm, as torch.nn.utils.clip_grad_norm_ does (factor
+// maxNorm/(norm+1e-6), applied only when below 1), and returns the norm
+// before clipping. A non-finite norm is returned without scaling, so the
+// caller can skip the step.
+func ClipGradNorm(params []Param, maxNorm float64) float64 {
+	norm := GradNorm(params)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return norm
+	}
+	coef := maxNorm / (norm + 1e-6)
+	if coef < 1 {
+		for _, p := range params {
+			kernels.Scale(float32(coef), p.Grad.Host())
+		}
+	}
+	return norm
+}
+
+// ScaleGrads multiplies every gradient by s (1/steps after accumulating
+// over several micro-batches whose losses were not divided, say).
+func ScaleGrads(params []Param, s float32) {
+	for _, p := range params {
+		kernels.Scale(s, p.Grad.Host())
+	}
+}
