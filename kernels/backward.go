@@ -1,0 +1,134 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Backward passes of the vec.go operations, for training. Each sits
+// beside nothing else here on purpose: the forward lives in vec.go, the
+// gradient here, and both are checked against float64 finite differences
+// in backward_test.go. Gradients named d* accumulate (+=) unless the doc
+// comment says otherwise, as in llm.c, so a tensor used twice (a residual
+// branch) collects both contributions without a temporary.
+
+// LayerNormBackward adds the gradients of LayerNorm (rows of cols values)
+// to dx, dgamma and dbeta, given dout, the forward input x, gamma and the
+// per-row mean and rstd LayerNorm saved:
+//
+//	x̂ = (x−μ)·rstd;  g = dout·gamma
+//	dx     += rstd·(g − mean(g) − x̂·mean(g·x̂))
+//	dgamma += Σ_rows dout·x̂
+//	dbeta  += Σ_rows dout
+//
+// dgamma and dbeta may be nil to skip them.
+func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, cols int) {
+	if cols <= 0 {
+		return
+	}
+	rows := len(x) / cols
+	if len(x)%cols != 0 || len(dx) < len(x) || len(dout) < len(x) || len(gamma) != cols || len(mean) < rows || len(rstd) < rows ||
+		(dgamma != nil && len(dgamma) != cols) || (dbeta != nil && len(dbeta) != cols) {
+		panic(fmt.Sprintf("kernels: LayerNormBackward: len(x)=%d len(dx)=%d len(dout)=%d len(gamma)=%d len(mean)=%d len(rstd)=%d cols=%d",
+			len(x), len(dx), len(dout), len(gamma), len(mean), len(rstd), cols))
+	}
+	for r := 0; r < rows; r++ {
+		xr, dor, dxr := x[r*cols:(r+1)*cols], dout[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+		mu, rs := mean[r], rstd[r]
+		var sg, sgx float32
+		for c, v := range xr {
+			xh := (v - mu) * rs
+			g := dor[c] * gamma[c]
+			sg += g
+			sgx += g * xh
+		}
+		sg /= float32(cols)
+		sgx /= float32(cols)
+		for c, v := range xr {
+			xh := (v - mu) * rs
+			dxr[c] += rs * (dor[c]*gamma[c] - sg - xh*sgx)
+			if dgamma != nil {
+				dgamma[c] += dor[c] * xh
+			}
+			if dbeta != nil {
+				dbeta[c] += dor[c]
+			}
+		}
+	}
+}
+
+// GELUBackward adds dout·GELU'(x) to dx, for the exact (erf) GELU:
+// GELU'(x) = Φ(x) + x·φ(x).
+func GELUBackward(dx, dout, x []float32) {
+	dx, dout = dx[:len(x)], dout[:len(x)]
+	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
+	for i, v := range x {
+		f := float64(v)
+		cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
+		pdf := invSqrt2Pi * math.Exp(-0.5*f*f)
+		dx[i] += dout[i] * float32(cdf+f*pdf)
+	}
+}
+
+// GELUTanhBackward adds dout·GELUTanh'(x) to dx.
+func GELUTanhBackward(dx, dout, x []float32) {
+	dx, dout = dx[:len(x)], dout[:len(x)]
+	const c = 0.7978845608028654 // √(2/π)
+	for i, v := range x {
+		f := float64(v)
+		u := c * (f + 0.044715*f*f*f)
+		th := math.Tanh(u)
+		d := 0.5*(1+th) + 0.5*f*(1-th*th)*c*(1+3*0.044715*f*f)
+		dx[i] += dout[i] * float32(d)
+	}
+}
+
+// SoftmaxBackward turns dy, the gradient with respect to the output y of
+// Softmax (rows of cols values), into the gradient with respect to its
+// input, in place: dy ← y·(dy − Σ_c dy·y). Masked columns (y = 0) get 0.
+// It overwrites rather than accumulates because the input of a softmax
+// (attention scores) feeds nothing else.
+func SoftmaxBackward(dy, y []float32, cols int) {
+	if cols <= 0 {
+		return
+	}
+	if len(y)%cols != 0 || len(dy) < len(y) {
+		panic(fmt.Sprintf("kernels: SoftmaxBackward: len(y)=%d len(dy)=%d cols=%d", len(y), len(dy), cols))
+	}
+	for r := 0; r < len(y); r += cols {
+		yr, dr := y[r:r+cols], dy[r:r+cols]
+		var s float32
+		for c, v := range yr {
+			s += v * dr[c]
+		}
+		for c, v := range yr {
+			dr[c] = v * (dr[c] - s)
+		}
+	}
+}
+
+// BiasBackward adds the column sums of dy (rows of len(db) values) to db:
+// the gradient of a bias added to every row.
+func BiasBackward(db, dy []float32) {
+	cols := len(db)
+	if cols == 0 {
+		return
+	}
+	if len(dy)%cols != 0 {
+		panic(fmt.Sprintf("kernels: BiasBackward: len(dy) = %d is not a multiple of len(db) = %d", len(dy), cols))
+	}
+	for r := 0; r < len(dy); r += cols {
+		for c, v := range dy[r : r+cols] {
+			db[c] += v
+		}
+	}
+}
+
+// Mul computes out[i] = x[i]·y[i] over len(x); out may alias x or y.
+// Dropout's forward and backward are both a Mul by the scaled mask.
+func Mul(out, x, y []float32) {
+	out, y = out[:len(x)], y[:len(x)]
+	for i, v := range x {
+		out[i] = v * y[i]
+	}
+}
