@@ -132,3 +132,22 @@ func Mul(out, x, y []float32) {
 		out[i] = v * y[i]
 	}
 }
+
+// ScatterAdd adds each row of src to the table row its id names,
+// table[ids[i],:] += src[i,:] (rows of cols values): the backward pass of
+// an embedding lookup (Backend.Gather), where repeated ids accumulate.
+func ScatterAdd(table, src []float32, ids []int32, cols int) {
+	if cols < 0 || len(src) < len(ids)*cols {
+		panic(fmt.Sprintf("kernels: ScatterAdd: %d rows of %d from a slice of %d", len(ids), cols, len(src)))
+	}
+	rows := 0
+	if cols > 0 {
+		rows = len(table) / cols
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= rows {
+			panic(fmt.Sprintf("kernels: ScatterAdd: ids[%d] = %d outside the table's %d rows", i, id, rows))
+		}
+		Axpy(1, src[i*cols:(i+1)*cols], table[int(id)*cols:int(id+1)*cols])
+	}
+}

@@ -193,3 +193,31 @@ func TestBiasBackwardAndMul(t *testing.T) {
 		t.Fatalf("Mul: %v", out)
 	}
 }
+
+// TestScatterAddIsGatherAdjoint: ⟨gather(T), Y⟩ = ⟨T, scatter(Y)⟩, the
+// definition of the backward pass of a lookup, with repeated ids.
+func TestScatterAddIsGatherAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	const rows, cols = 5, 3
+	ids := []int32{4, 0, 4, 2, 4}
+	table := rnd(r, rows*cols, 1, 0)
+	y := rnd(r, len(ids)*cols, 1, 0)
+	var lhs float64
+	for i, id := range ids {
+		for c := range cols {
+			lhs += table[int(id)*cols+c] * y[i*cols+c]
+		}
+	}
+	dt := make([]float32, rows*cols)
+	ScatterAdd(dt, to32(y), ids, cols)
+	var rhs float64
+	for i, v := range dt {
+		rhs += table[i] * float64(v)
+	}
+	if math.Abs(lhs-rhs) > 1e-5 {
+		t.Fatalf("⟨gather(T), Y⟩ = %v, ⟨T, scatter(Y)⟩ = %v", lhs, rhs)
+	}
+	if dt[3] != 0 || dt[4] != 0 || dt[5] != 0 {
+		t.Fatalf("unused row 1 got %v", dt[3:6])
+	}
+}
