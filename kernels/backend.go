@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"sync"
+)
 
 // Buf is a span of float32 values that a Backend owns: a Go slice on the
 // CPU, a device address on a GPU. Model code keeps its parameters and
@@ -43,9 +47,19 @@ func (b Buf) Slice(off, n int) Buf {
 }
 
 // Backend is the math a model needs, on one device. Methods take outputs
-// first, then inputs, then sizes; they do not allocate. A device Backend
-// may run them asynchronously: errors surface from Sync, Upload and
-// Download.
+// first, then inputs, then sizes; they do not allocate per call beyond
+// reusable scratch. A device Backend may run them asynchronously: errors
+// surface from Sync, Upload and Download.
+//
+// Matrices are row-major. Token ids, type ids and attention masks stay on
+// the host as Go slices and are passed to the methods that read them; a
+// device Backend uploads them as needed. Invalid sizes are programming
+// errors and panic, as in the rest of this package: callers check user
+// input (ids against the vocabulary, say) before calling.
+//
+// An optional output Buf (the saved statistics of LayerNorm, the
+// attention probabilities) is skipped when its Len is 0: inference passes
+// Buf{}, training passes storage for what Backward needs.
 type Backend interface {
 	// Name says which device and code path runs, e.g. "cpu/avx512".
 	Name() string
@@ -64,10 +78,50 @@ type Backend interface {
 	Gemm(transA, transB bool, m, n, k int, alpha float32, a Buf, lda int, b Buf, ldb int, beta float32, c Buf, ldc int)
 	// GemmStrided is SgemmStrided on Bufs.
 	GemmStrided(transA, transB bool, m, n, k int, alpha float32, a Buf, lda, strideA int, b Buf, ldb, strideB int, beta float32, c Buf, ldc, strideC int, batch int)
+
+	// Gather copies rows of a table, as an embedding lookup does:
+	// out[i,:] = table[ids[i],:] + beta*out[i,:] for i < len(ids), with
+	// rows of cols values. beta is 0 (overwrite) or 1 (accumulate, to sum
+	// several embeddings).
+	Gather(out, table Buf, ids []int32, cols int, beta float32)
+	// AddBias adds bias[c] to x[r,c] for rows×cols x.
+	AddBias(x, bias Buf, rows, cols int)
+	// Add sets out[i] = x[i] + y[i] for i < n; out may alias x or y.
+	Add(out, x, y Buf, n int)
+	// LayerNorm normalizes each row of x (rows×cols) and applies gamma and
+	// beta: out = (x-μ)/√(σ²+eps)·gamma + beta, biased variance as PyTorch.
+	// mean and rstd (rows values each, optional) receive μ and 1/√(σ²+eps).
+	// out may alias x.
+	LayerNorm(out, mean, rstd, x, gamma, beta Buf, rows, cols int, eps float32)
+	// GELU sets out[i] = x[i]·Φ(x[i]) with the exact (erf) normal CDF, for
+	// i < n; out may alias x.
+	GELU(out, x Buf, n int)
+	// Attention is multi-head scaled dot-product self-attention over a
+	// batch of sequences whose keys are masked by padding:
+	//
+	//	qkv   [batch, seq, 3, heads, headDim]  (Q, K, V of each token side by side)
+	//	mask  [batch, seq]                      (1 = token, 0 = padding)
+	//	probs [batch, heads, seq, seq]          (optional output)
+	//	ctx   [batch, seq, heads, headDim]
+	//
+	//	P = softmax(Q·Kᵀ/√headDim + M)  with M = -MaxFloat32 at masked keys
+	//	ctx = P·V
+	//
+	// Masked keys get probability exactly 0 (padded queries still attend
+	// to the real keys, as in Hugging Face's BERT). When probs has Len > 0
+	// it receives P, zeros at masked keys included, for the backward pass.
+	Attention(ctx, probs, qkv Buf, mask []int32, batch, seq, heads, headDim int)
+	// MaskedMax takes, for each sequence b and column c, the maximum of
+	// x[b,l,c] over the positions l with mask[b,l] != 0, as
+	// sentence-transformers' max pooling does: masked positions count as
+	// -1e9. x is [batch, seq, cols]; out row b starts at out[b*ldOut].
+	MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int)
 }
 
 // CPU is the Backend on this machine's processor.
-type CPU struct{}
+type CPU struct {
+	scratch sync.Pool // *[]float32 attention score rows
+}
 
 // NewCPU returns the CPU backend.
 func NewCPU() *CPU { return &CPU{} }
@@ -115,4 +169,233 @@ func (*CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buf, lda int
 // GemmStrided implements Backend.
 func (*CPU) GemmStrided(transA, transB bool, m, n, k int, alpha float32, a Buf, lda, strideA int, b Buf, ldb, strideB int, beta float32, c Buf, ldc, strideC int, batch int) {
 	SgemmStrided(transA, transB, m, n, k, alpha, a.host, lda, strideA, b.host, ldb, strideB, beta, c.host, ldc, strideC, batch)
+}
+
+// Gather implements Backend.
+func (*CPU) Gather(out, table Buf, ids []int32, cols int, beta float32) {
+	if cols < 0 || len(ids)*cols > out.n {
+		panic(fmt.Sprintf("kernels: Gather: %d rows of %d into a Buf of %d", len(ids), cols, out.n))
+	}
+	if beta != 0 && beta != 1 {
+		panic(fmt.Sprintf("kernels: Gather: beta = %v, want 0 or 1", beta))
+	}
+	rows := 0
+	if cols > 0 {
+		rows = table.n / cols
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= rows {
+			panic(fmt.Sprintf("kernels: Gather: ids[%d] = %d outside the table's %d rows", i, id, rows))
+		}
+		src := table.host[int(id)*cols : int(id+1)*cols]
+		dst := out.host[i*cols : (i+1)*cols]
+		if beta == 0 {
+			copy(dst, src)
+		} else {
+			Axpy(1, src, dst)
+		}
+	}
+}
+
+// AddBias implements Backend.
+func (*CPU) AddBias(x, bias Buf, rows, cols int) {
+	if rows*cols > x.n || bias.n < cols {
+		panic(fmt.Sprintf("kernels: AddBias: %d×%d over a Buf of %d with a bias of %d", rows, cols, x.n, bias.n))
+	}
+	AddBias(x.host[:rows*cols], bias.host[:cols])
+}
+
+// Add implements Backend.
+func (*CPU) Add(out, x, y Buf, n int) {
+	if n > out.n || n > x.n || n > y.n {
+		panic(fmt.Sprintf("kernels: Add: n = %d over Bufs of %d, %d, %d", n, out.n, x.n, y.n))
+	}
+	o, a, b := out.host[:n], x.host[:n], y.host[:n]
+	for i := range o {
+		o[i] = a[i] + b[i]
+	}
+}
+
+// LayerNorm implements Backend.
+func (*CPU) LayerNorm(out, mean, rstd, x, gamma, beta Buf, rows, cols int, eps float32) {
+	var m, r []float32
+	if mean.n > 0 {
+		m = mean.host[:rows]
+	}
+	if rstd.n > 0 {
+		r = rstd.host[:rows]
+	}
+	LayerNorm(out.host[:rows*cols], x.host[:rows*cols], gamma.host[:cols], beta.host[:cols], cols, eps, m, r)
+}
+
+// GELU implements Backend.
+func (*CPU) GELU(out, x Buf, n int) {
+	GELU(out.host[:n], x.host[:n])
+}
+
+// maskedScore is what Hugging Face's BERT adds to the scores of masked
+// keys: the most negative float32, whose exp underflows to exactly 0.
+const maskedScore = -math.MaxFloat32
+
+// Attention implements Backend. Each (sequence, head) pair is computed on
+// its own: S = Q·Kᵀ in a seq×seq scratch (or in probs), softmax in place,
+// then ctx = S·V. When a sequence's mask is a run of ones followed by
+// zeros (right padding, what tokenizers produce), the padded keys are
+// left out of both products rather than masked, which gives the same
+// result: their probabilities would be exactly 0.
+func (c *CPU) Attention(ctx, probs, qkv Buf, mask []int32, batch, seq, heads, headDim int) {
+	hidden := heads * headDim
+	ld := 3 * hidden
+	if batch < 0 || seq < 0 || heads < 0 || headDim < 0 {
+		panic(fmt.Sprintf("kernels: Attention: negative size batch=%d seq=%d heads=%d headDim=%d", batch, seq, heads, headDim))
+	}
+	if qkv.n < batch*seq*ld || ctx.n < batch*seq*hidden || len(mask) < batch*seq {
+		panic(fmt.Sprintf("kernels: Attention: Bufs of %d (qkv), %d (ctx), mask of %d for batch=%d seq=%d hidden=%d",
+			qkv.n, ctx.n, len(mask), batch, seq, hidden))
+	}
+	keep := probs.n > 0
+	if keep && probs.n < batch*heads*seq*seq {
+		panic(fmt.Sprintf("kernels: Attention: probs holds %d, want %d", probs.n, batch*heads*seq*seq))
+	}
+	if batch == 0 || seq == 0 || heads == 0 {
+		return
+	}
+	scale := float32(1 / math.Sqrt(float64(headDim)))
+	var scratch *[]float32
+	if !keep {
+		scratch = c.scores(seq * seq)
+		defer c.scratch.Put(scratch)
+	}
+	for b := range batch {
+		m := mask[b*seq : (b+1)*seq]
+		keys := prefixLen(m)
+		for h := range heads {
+			base := b*seq*ld + h*headDim
+			q := qkv.host[base:]
+			k := qkv.host[base+hidden:]
+			v := qkv.host[base+2*hidden:]
+			var s []float32
+			if keep {
+				s = probs.host[(b*heads+h)*seq*seq : (b*heads+h+1)*seq*seq]
+			} else {
+				s = (*scratch)[:seq*seq]
+			}
+			out := ctx.host[b*seq*hidden+h*headDim:]
+			if keys >= 0 {
+				attendPrefix(out, hidden, s, q, k, v, ld, seq, keys, headDim, scale, keep)
+			} else {
+				attendMasked(out, hidden, s, q, k, v, ld, seq, m, headDim, scale)
+			}
+		}
+	}
+}
+
+// scores returns scratch for n attention scores.
+func (c *CPU) scores(n int) *[]float32 {
+	if p, ok := c.scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+// prefixLen returns the number of leading ones of a 0/1 mask when every
+// later entry is zero, or -1 when the mask is not of that form.
+func prefixLen(m []int32) int {
+	n := 0
+	for n < len(m) && m[n] != 0 {
+		n++
+	}
+	for _, v := range m[n:] {
+		if v != 0 {
+			return -1
+		}
+	}
+	return n
+}
+
+// attendPrefix computes one head of one sequence whose first keys tokens
+// are real and the rest padding. s is seq×seq with row stride seq; out
+// rows have stride ldOut.
+func attendPrefix(out []float32, ldOut int, s, q, k, v []float32, ld, seq, keys, headDim int, scale float32, keep bool) {
+	if keys == 0 {
+		// Every key masked: Hugging Face adds the same -MaxFloat32 to every
+		// score, so the softmax is uniform over all positions.
+		attendMasked(out, ldOut, s, q, k, v, ld, seq, make([]int32, seq), headDim, scale)
+		return
+	}
+	Sgemm(false, true, seq, keys, headDim, scale, q, ld, k, ld, 0, s, seq)
+	for i := range seq {
+		row := s[i*seq : (i+1)*seq]
+		Softmax(row[:keys], keys, nil)
+		if keep {
+			clear(row[keys:])
+		}
+	}
+	Sgemm(false, false, seq, headDim, keys, 1, s, seq, v, ld, 0, out, ldOut)
+}
+
+// attendMasked is the general path: scores over every key, with
+// maskedScore added where mask is 0.
+func attendMasked(out []float32, ldOut int, s, q, k, v []float32, ld, seq int, mask []int32, headDim int, scale float32) {
+	Sgemm(false, true, seq, seq, headDim, scale, q, ld, k, ld, 0, s, seq)
+	for i := range seq {
+		row := s[i*seq : (i+1)*seq]
+		mx := float32(math.Inf(-1))
+		for j, m := range mask {
+			if m == 0 {
+				row[j] += maskedScore
+			}
+			mx = max(mx, row[j])
+		}
+		var sum float64
+		for j, x := range row {
+			e := math.Exp(float64(x - mx))
+			row[j] = float32(e)
+			sum += e
+		}
+		inv := float32(1 / sum)
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+	Sgemm(false, false, seq, headDim, seq, 1, s, seq, v, ld, 0, out, ldOut)
+}
+
+// MaskedMax implements Backend.
+func (*CPU) MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int) {
+	if x.n < batch*seq*cols || len(mask) < batch*seq || (batch > 0 && out.n < (batch-1)*ldOut+cols) {
+		panic(fmt.Sprintf("kernels: MaskedMax: Bufs of %d (x), %d (out), mask of %d for batch=%d seq=%d cols=%d ldOut=%d",
+			x.n, out.n, len(mask), batch, seq, cols, ldOut))
+	}
+	const masked = -1e9
+	for b := range batch {
+		o := out.host[b*ldOut : b*ldOut+cols]
+		first := true
+		for l := range seq {
+			if mask[b*seq+l] == 0 {
+				continue
+			}
+			row := x.host[(b*seq+l)*cols : (b*seq+l+1)*cols]
+			if first {
+				copy(o, row)
+				first = false
+				continue
+			}
+			for c, v := range row {
+				o[c] = max(o[c], v)
+			}
+		}
+		if first {
+			for c := range o {
+				o[c] = masked
+			}
+			continue
+		}
+		if prefixLen(mask[b*seq:(b+1)*seq]) != seq {
+			for c := range o {
+				o[c] = max(o[c], masked)
+			}
+		}
+	}
 }

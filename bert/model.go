@@ -1,0 +1,143 @@
+package bert
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/kotodama-ai/kotodama/kernels"
+	"github.com/kotodama-ai/kotodama/safetensors"
+)
+
+// ErrShape means a weight in the checkpoint does not have the shape the
+// config implies.
+var ErrShape = errors.New("bert: tensor shape mismatch")
+
+// Model is a BERT encoder (Hugging Face BertModel without the pooler) on
+// a Backend. Its parameters are read-only during Forward, so one Model
+// serves any number of goroutines, each with its own Activations.
+type Model struct {
+	Config  Config
+	Params  *Params
+	Backend kernels.Backend
+}
+
+// New returns a Model of c with zeroed parameters (to be loaded or
+// initialized by the caller).
+func New(be kernels.Backend, c Config) (*Model, error) {
+	p, err := NewParams(be, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Config: c, Params: p, Backend: be}, nil
+}
+
+// Load reads a Hugging Face BERT directory: config.json and
+// model.safetensors (or a sharded model.safetensors.index.json). Weights
+// may be stored as F32, F16 or BF16, with or without the "bert." prefix
+// of BertForMaskedLM and similar checkpoints; they are converted to
+// float32 once, here. Tensors the encoder does not use (the pooler, task
+// heads) are ignored.
+func Load(be kernels.Backend, dir string) (*Model, error) { return load(be, nil, dir) }
+
+// LoadFS is Load for a directory in fsys.
+func LoadFS(be kernels.Backend, fsys fs.FS, dir string) (*Model, error) { return load(be, fsys, dir) }
+
+func load(be kernels.Backend, fsys fs.FS, dir string) (*Model, error) {
+	c, err := LoadConfig(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := OpenWeights(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := New(be, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.LoadWeights(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// OpenWeights opens dir's model.safetensors, or its sharded index.
+func OpenWeights(fsys fs.FS, dir string) (*safetensors.File, error) {
+	exists := func(name string) bool {
+		var err error
+		if fsys == nil {
+			_, err = os.Stat(name)
+		} else {
+			_, err = fs.Stat(fsys, name)
+		}
+		return err == nil
+	}
+	open := func(name string) (*safetensors.File, error) {
+		if fsys == nil {
+			return safetensors.Open(name)
+		}
+		return safetensors.OpenFS(fsys, name)
+	}
+	for _, n := range []string{"model.safetensors", "model" + safetensors.IndexSuffix} {
+		if p := joinPath(fsys, dir, n); exists(p) {
+			return open(p)
+		}
+	}
+	hint := ""
+	if exists(joinPath(fsys, dir, "pytorch_model.bin")) {
+		hint = " (pytorch_model.bin is not read: save the model with safe_serialization=True)"
+	}
+	return nil, fmt.Errorf("bert: %s: no model.safetensors or model%s%s: %w", dir, safetensors.IndexSuffix, hint, fs.ErrNotExist)
+}
+
+// LoadWeights copies every parameter from f, converting to float32. It
+// accepts the names with or without a "bert." prefix, and LayerNorm
+// gamma/beta for weight/bias as older checkpoints spell them.
+func (m *Model) LoadWeights(f *safetensors.File) error {
+	prefix := ""
+	if !f.Has("embeddings.word_embeddings.weight") && f.Has("bert.embeddings.word_embeddings.weight") {
+		prefix = "bert."
+	}
+	var tmp []float32
+	for _, p := range m.Params.Tensors() {
+		name := prefix + p.Name
+		if !f.Has(name) && strings.Contains(name, "LayerNorm.") {
+			old := strings.NewReplacer("LayerNorm.weight", "LayerNorm.gamma", "LayerNorm.bias", "LayerNorm.beta").Replace(name)
+			if f.Has(old) {
+				name = old
+			}
+		}
+		t, err := f.Tensor(name)
+		if err != nil {
+			return fmt.Errorf("bert: %w", err)
+		}
+		if !slices.Equal(t.Shape, p.Shape) {
+			return fmt.Errorf("%w: %s is %v in the checkpoint, config.json implies %v", ErrShape, name, t.Shape, p.Shape)
+		}
+		if !t.DType.IsFloat() {
+			return fmt.Errorf("bert: %s: %w: %s", name, safetensors.ErrDType, t.DType)
+		}
+		if dst := p.Buf.Host(); dst != nil {
+			// Host memory: convert straight into the arena.
+			if err := t.Float32s(dst); err != nil {
+				return fmt.Errorf("bert: %w", err)
+			}
+			continue
+		}
+		if cap(tmp) < p.Buf.Len() {
+			tmp = make([]float32, p.Buf.Len())
+		}
+		if err := t.Float32s(tmp[:p.Buf.Len()]); err != nil {
+			return fmt.Errorf("bert: %w", err)
+		}
+		if err := m.Backend.Upload(p.Buf, tmp[:p.Buf.Len()]); err != nil {
+			return fmt.Errorf("bert: uploading %s: %w", name, err)
+		}
+	}
+	return nil
+}
