@@ -1,0 +1,171 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"os"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Assembly kernels (topk_amd64.s). Each computes four rows per step; n
+// must be a multiple of 4.
+
+//go:noescape
+func dotRows4AVX512(dst *float32, q *float32, x *float32, ldx int, d int, n int)
+
+//go:noescape
+func dotRows4F16AVX512(dst *float32, q *float32, x *uint16, ldx int, d int, n int)
+
+//go:noescape
+func dotRows4AVX2(dst *float32, q *float32, x *float32, ldx int, d int, n int)
+
+//go:noescape
+func dotRows4F16AVX2(dst *float32, q *float32, x *uint16, ldx int, d int, n int)
+
+//go:noescape
+func firstAtLeastAVX512(x *float32, n int, t float32) int
+
+//go:noescape
+func firstAtLeastAVX2(x *float32, n int, t float32) int
+
+var topKImpls = []topKImpl{
+	{
+		name: "avx512",
+		ok: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL) &&
+			cpuLevelAllowed("avx512"),
+		dotRows:      dotRowsAVX512,
+		dotRowsF16:   dotRowsF16AVX512,
+		firstAtLeast: firstAtLeastAVX512Go,
+	},
+	{
+		name:         "avx2",
+		ok:           cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C) && cpuLevelAllowed("avx2"),
+		dotRows:      dotRowsAVX2,
+		dotRowsF16:   dotRowsF16AVX2,
+		firstAtLeast: firstAtLeastAVX2Go,
+	},
+	topKGeneric,
+}
+
+// cpuLevelAllowed reports whether $KOTODAMA_CPU permits the SIMD level
+// name ("avx512" or "avx2"): unset allows every level the CPU has;
+// "avx2" caps at AVX2; "generic" (or "purego") forbids both.
+func cpuLevelAllowed(name string) bool {
+	switch strings.ToLower(os.Getenv("KOTODAMA_CPU")) {
+	case "generic", "purego", "none":
+		return false
+	case "avx2":
+		return name == "avx2"
+	}
+	return true
+}
+
+// The Go sides of the kernels: whole groups of four rows go to the
+// assembly in one call; a leftover row is passed as all four rows of a
+// group (stride 0), so it is summed exactly like the others.
+
+func dotRowsAVX512(dst, q, x []float32, ldx int) {
+	d, n := len(q), len(dst)
+	if d == 0 {
+		clear(dst)
+		return
+	}
+	n4 := n &^ 3
+	if n4 > 0 {
+		dotRows4AVX512(&dst[0], &q[0], &x[0], ldx, d, n4)
+	}
+	var t [4]float32
+	for i := n4; i < n; i++ {
+		dotRows4AVX512(&t[0], &q[0], &x[i*ldx], 0, d, 4)
+		dst[i] = t[0]
+	}
+}
+
+func dotRowsF16AVX512(dst, q []float32, x []uint16, ldx int) {
+	d, n := len(q), len(dst)
+	if d == 0 {
+		clear(dst)
+		return
+	}
+	n4 := n &^ 3
+	if n4 > 0 {
+		dotRows4F16AVX512(&dst[0], &q[0], &x[0], ldx, d, n4)
+	}
+	var t [4]float32
+	for i := n4; i < n; i++ {
+		dotRows4F16AVX512(&t[0], &q[0], &x[i*ldx], 0, d, 4)
+		dst[i] = t[0]
+	}
+}
+
+func dotRowsAVX2(dst, q, x []float32, ldx int) {
+	d, n := len(q), len(dst)
+	if d == 0 {
+		clear(dst)
+		return
+	}
+	n4 := n &^ 3
+	if n4 > 0 {
+		dotRows4AVX2(&dst[0], &q[0], &x[0], ldx, d, n4)
+	}
+	var t [4]float32
+	for i := n4; i < n; i++ {
+		dotRows4AVX2(&t[0], &q[0], &x[i*ldx], 0, d, 4)
+		dst[i] = t[0]
+	}
+}
+
+// dotRowsF16AVX2 adds the d%8 tail the assembly leaves, in Go, in the
+// same order for every row.
+func dotRowsF16AVX2(dst, q []float32, x []uint16, ldx int) {
+	d, n := len(q), len(dst)
+	d8 := d &^ 7
+	if d8 == 0 {
+		dotRowsF16Generic(dst, q, x, ldx)
+		return
+	}
+	n4 := n &^ 3
+	if n4 > 0 {
+		dotRows4F16AVX2(&dst[0], &q[0], &x[0], ldx, d, n4)
+	}
+	var t [4]float32
+	for i := n4; i < n; i++ {
+		dotRows4F16AVX2(&t[0], &q[0], &x[i*ldx], 0, d, 4)
+		dst[i] = t[0]
+	}
+	if d8 == d {
+		return
+	}
+	for i := range dst {
+		r := x[i*ldx+d8 : i*ldx+d]
+		var s float32
+		for l, h := range r {
+			s += q[d8+l] * f16ToF32(h)
+		}
+		dst[i] += s
+	}
+}
+
+func firstAtLeastAVX512Go(x []float32, t float32) int {
+	i := 0
+	if len(x) >= 16 {
+		i = firstAtLeastAVX512(&x[0], len(x), t)
+		if i < len(x)&^15 {
+			return i
+		}
+	}
+	return i + firstAtLeastGeneric(x[i:], t)
+}
+
+func firstAtLeastAVX2Go(x []float32, t float32) int {
+	i := 0
+	if len(x) >= 8 {
+		i = firstAtLeastAVX2(&x[0], len(x), t)
+		if i < len(x)&^7 {
+			return i
+		}
+	}
+	return i + firstAtLeastGeneric(x[i:], t)
+}

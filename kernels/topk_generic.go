@@ -1,0 +1,89 @@
+package kernels
+
+// Pure-Go twins of the top-k kernels: the fallback where no SIMD path
+// exists, and the oracle the SIMD paths are tested against.
+
+// dotRowsGeneric is DotRows in Go. Four partial sums per row break the
+// dependency chain; the order is the same for every row.
+func dotRowsGeneric(dst, q, x []float32, ldx int) {
+	d := len(q)
+	for i := range dst {
+		r := x[i*ldx : i*ldx+d]
+		var s0, s1, s2, s3 float32
+		l := 0
+		for ; l+4 <= d; l += 4 {
+			s0 += q[l] * r[l]
+			s1 += q[l+1] * r[l+1]
+			s2 += q[l+2] * r[l+2]
+			s3 += q[l+3] * r[l+3]
+		}
+		for ; l < d; l++ {
+			s0 += q[l] * r[l]
+		}
+		dst[i] = (s0 + s1) + (s2 + s3)
+	}
+}
+
+// dotRowsF16Generic is DotRowsF16 in Go.
+func dotRowsF16Generic(dst, q []float32, x []uint16, ldx int) {
+	d := len(q)
+	for i := range dst {
+		r := x[i*ldx : i*ldx+d]
+		var s0, s1, s2, s3 float32
+		l := 0
+		for ; l+4 <= d; l += 4 {
+			s0 += q[l] * f16ToF32(r[l])
+			s1 += q[l+1] * f16ToF32(r[l+1])
+			s2 += q[l+2] * f16ToF32(r[l+2])
+			s3 += q[l+3] * f16ToF32(r[l+3])
+		}
+		for ; l < d; l++ {
+			s0 += q[l] * f16ToF32(r[l])
+		}
+		dst[i] = (s0 + s1) + (s2 + s3)
+	}
+}
+
+// firstAtLeastGeneric returns the index of the first element of x that is
+// >= t, or len(x) if none is (NaN never is).
+func firstAtLeastGeneric(x []float32, t float32) int {
+	for i, v := range x {
+		if v >= t {
+			return i
+		}
+	}
+	return len(x)
+}
+
+// topKImpl is one implementation of the top-k kernels. topKImpls (per
+// architecture) lists them best first; the first available one is used,
+// and tests run every available one.
+type topKImpl struct {
+	name         string
+	ok           bool
+	dotRows      func(dst, q, x []float32, ldx int)
+	dotRowsF16   func(dst, q []float32, x []uint16, ldx int)
+	firstAtLeast func(x []float32, t float32) int
+}
+
+var topKGeneric = topKImpl{
+	name:         "generic",
+	ok:           true,
+	dotRows:      dotRowsGeneric,
+	dotRowsF16:   dotRowsF16Generic,
+	firstAtLeast: firstAtLeastGeneric,
+}
+
+// topK is the implementation in use, chosen once at start-up.
+var topK = func() topKImpl {
+	for _, im := range topKImpls {
+		if im.ok {
+			return im
+		}
+	}
+	return topKGeneric
+}()
+
+func dotRows(dst, q, x []float32, ldx int)             { topK.dotRows(dst, q, x, ldx) }
+func dotRowsF16(dst, q []float32, x []uint16, ldx int) { topK.dotRowsF16(dst, q, x, ldx) }
+func firstAtLeast(x []float32, t float32) int          { return topK.firstAtLeast(x, t) }
