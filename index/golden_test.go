@@ -2,76 +2,56 @@ package index
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/kotodama-ai/kotodama/internal/golden"
+	"github.com/kotodama-ai/kotodama/safetensors"
 )
 
-// tensor is one tensor of a safetensors file, decoded to float64 (ids
-// included: they are small integers).
+// tensor is one tensor of a fixture, as float64 (ids included: they are
+// small integers).
 type tensor struct {
 	shape []int
 	data  []float64
 }
 
-// readSafetensors decodes the F32, F64 and I64 tensors of a safetensors
-// file (8-byte little-endian header length, JSON header, data).
-func readSafetensors(t *testing.T, path string) map[string]tensor {
+// readFixture reads every tensor of a safetensors fixture.
+func readFixture(t *testing.T, path string) map[string]tensor {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 8 {
-		t.Fatalf("%s: too short", path)
-	}
-	n := binary.LittleEndian.Uint64(b)
-	if n > uint64(len(b)-8) {
-		t.Fatalf("%s: header length %d past the end", path, n)
-	}
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	data := b[8+n:]
+	defer f.Close()
 	out := map[string]tensor{}
-	for name, raw := range hdr {
-		if name == "__metadata__" {
-			continue
+	for _, name := range f.Names() {
+		ts, err := f.Tensor(name)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var info struct {
-			DType   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil {
-			t.Fatalf("%s: %s: %v", path, name, err)
-		}
-		buf := data[info.Offsets[0]:info.Offsets[1]]
-		var v []float64
-		switch info.DType {
-		case "F32":
-			for i := 0; i+4 <= len(buf); i += 4 {
-				v = append(v, float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[i:]))))
+		v := make([]float64, ts.NumElements())
+		if ts.DType.IsInt() {
+			ints := make([]int64, len(v))
+			if err := ts.Int64s(ints); err != nil {
+				t.Fatal(err)
 			}
-		case "F64":
-			for i := 0; i+8 <= len(buf); i += 8 {
-				v = append(v, math.Float64frombits(binary.LittleEndian.Uint64(buf[i:])))
+			for i, a := range ints {
+				v[i] = float64(a)
 			}
-		case "I64":
-			for i := 0; i+8 <= len(buf); i += 8 {
-				v = append(v, float64(int64(binary.LittleEndian.Uint64(buf[i:]))))
+		} else {
+			fs := make([]float32, len(v))
+			if err := ts.Float32s(fs); err != nil {
+				t.Fatal(err)
 			}
-		default:
-			t.Fatalf("%s: %s: dtype %s", path, name, info.DType)
+			for i, a := range fs {
+				v[i] = float64(a)
+			}
 		}
-		out[name] = tensor{info.Shape, v}
+		out[name] = tensor{slices.Clone(ts.Shape), v}
 	}
 	return out
 }
@@ -108,15 +88,15 @@ func searchFixtures(t *testing.T) []string {
 // several threads, and an index saved and opened back.
 func TestGoldenSearch(t *testing.T) {
 	for _, file := range searchFixtures(t) {
-		ts := readSafetensors(t, file)
+		ts := readFixture(t, file)
 		x, q := ts["X"], ts["Q"]
 		d := x.shape[1]
 		nq := q.shape[0]
 		for _, metric := range []Metric{Cosine, InnerProduct} {
 			prefix := map[Metric]string{Cosine: "cosine", InnerProduct: "ip"}[metric]
-			wantIDs, wantScores := ts[prefix+"_ids"], ts[prefix+"_scores_f64"]
+			wantIDs, wantScores := ts[prefix+"_ids"], ts[prefix+"_scores"]
 			if wantIDs.data == nil || wantScores.data == nil {
-				t.Fatalf("%s: no %s_ids / %s_scores_f64", file, prefix, prefix)
+				t.Fatalf("%s: no %s_ids / %s_scores", file, prefix, prefix)
 			}
 			k := wantIDs.shape[1]
 			for _, threads := range []int{1, 3} {

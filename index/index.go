@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -299,6 +300,26 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 	}
 	x.n += rows
 	return nil
+}
+
+// Grow makes room for n more rows without reallocating, so adding a
+// large collection in parts copies nothing (as slices.Grow).
+func (x *Index) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return
+	}
+	if x.dtype == Float16 {
+		x.f16 = slices.Grow(x.f16, n*x.dim)
+	} else {
+		x.f32 = slices.Grow(x.f32, n*x.dim)
+	}
+	x.norms = slices.Grow(x.norms, n)
+	x.idOff = slices.Grow(x.idOff, n)
 }
 
 // Search returns the k rows scoring highest against query (Dim long),
