@@ -31,6 +31,9 @@ type Config struct {
 	LayerNormEps          float64 `json:"layer_norm_eps"`
 	PadTokenID            int     `json:"pad_token_id"`
 	PositionEmbeddingType string  `json:"position_embedding_type"`
+	// Training only: the dropout probabilities (Hugging Face defaults 0.1).
+	HiddenDropoutProb         float64 `json:"hidden_dropout_prob"`
+	AttentionProbsDropoutProb float64 `json:"attention_probs_dropout_prob"`
 }
 
 // HeadDim is the width of one attention head.
@@ -38,7 +41,8 @@ func (c Config) HeadDim() int { return c.HiddenSize / c.NumAttentionHeads }
 
 // ParseConfig decodes and validates a config.json.
 func ParseConfig(b []byte) (Config, error) {
-	c := Config{HiddenAct: "gelu", LayerNormEps: 1e-12, TypeVocabSize: 2, PositionEmbeddingType: "absolute"}
+	c := Config{HiddenAct: "gelu", LayerNormEps: 1e-12, TypeVocabSize: 2, PositionEmbeddingType: "absolute",
+		HiddenDropoutProb: 0.1, AttentionProbsDropoutProb: 0.1}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("bert: config.json: %w", err)
 	}
@@ -91,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
 		return fmt.Errorf("bert: config.json: hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
+	}
+	if !(c.HiddenDropoutProb >= 0 && c.HiddenDropoutProb < 1) || !(c.AttentionProbsDropoutProb >= 0 && c.AttentionProbsDropoutProb < 1) {
+		return fmt.Errorf("bert: config.json: dropout probabilities %g, %g outside [0, 1)", c.HiddenDropoutProb, c.AttentionProbsDropoutProb)
 	}
 	if !(c.LayerNormEps > 0) {
 		return fmt.Errorf("bert: config.json: layer_norm_eps = %g", c.LayerNormEps)

@@ -16,7 +16,10 @@ var ErrInput = errors.New("bert: invalid input")
 //	Sum       [T, Hidden]  word + token type + position embeddings
 //	Mean,Rstd [T]          LayerNorm statistics (kept for training only)
 //	Out       [T, Hidden]  LayerNorm(Sum): the first layer's input
-type EmbeddingActs struct{ Sum, Mean, Rstd, Out kernels.Buf }
+type EmbeddingActs struct {
+	Sum, Mean, Rstd, Out kernels.Buf
+	drop                 dropSite
+}
 
 // AttentionActs are one self-attention block's tensors.
 //
@@ -26,7 +29,13 @@ type EmbeddingActs struct{ Sum, Mean, Rstd, Out kernels.Buf }
 //	Sum       [T, Hidden]                Ctx·Woᵀ + bo + x
 //	Mean,Rstd [T]                        LayerNorm statistics (training only)
 //	Out       [T, Hidden]                LayerNorm(Sum)
-type AttentionActs struct{ QKV, Probs, Ctx, Sum, Mean, Rstd, Out kernels.Buf }
+//
+// With attention dropout, Ctx is dropout(Probs)·V; with hidden dropout,
+// Sum holds dropout(Ctx·Woᵀ + bo) + x.
+type AttentionActs struct {
+	QKV, Probs, Ctx, Sum, Mean, Rstd, Out kernels.Buf
+	drop                                  dropSite
+}
 
 // FFNActs are one feed-forward block's tensors.
 //
@@ -35,7 +44,12 @@ type AttentionActs struct{ QKV, Probs, Ctx, Sum, Mean, Rstd, Out kernels.Buf }
 //	Sum       [T, Hidden]        Act·Woᵀ + bo + x
 //	Mean,Rstd [T]                LayerNorm statistics (training only)
 //	Out       [T, Hidden]        LayerNorm(Sum): the layer's output
-type FFNActs struct{ Pre, Act, Sum, Mean, Rstd, Out kernels.Buf }
+//
+// With hidden dropout, Sum holds dropout(Act·Woᵀ + bo) + x.
+type FFNActs struct {
+	Pre, Act, Sum, Mean, Rstd, Out kernels.Buf
+	drop                           dropSite
+}
 
 // LayerActs are one encoder layer's tensors.
 type LayerActs struct {
@@ -64,7 +78,20 @@ type Activations struct {
 
 	MaxTokens, MaxSeq int
 
+	// Dropout turns on training-time dropout in Forward for Activations
+	// made with keep (the zero value: none, as in evaluation).
+	Dropout Dropout
+	// DEmbedding is, after Backward, the gradient of the loss with
+	// respect to the embedding block's output (the first layer's input),
+	// [Batch, Seq, Hidden].
+	DEmbedding kernels.Buf
+
 	cfg       Config
+	ids       []int32 // the last Forward's inputs, for Backward
+	types     []int32
+	mask      []int32
+	streams   []uint64 // dropout stream keys, scratch
+	grad      *gradScratch
 	arena     kernels.Buf
 	fullEmb   EmbeddingActs
 	full      []LayerActs
@@ -158,6 +185,77 @@ func (a *Activations) shape(batch, seq int) {
 		a.positions[i] = int32(i % seq)
 	}
 	a.Hidden = a.Layers[len(a.Layers)-1].FFN.Out
+	// Dropout sites: only a training forward (keep) drops out.
+	d := dropSite{}
+	if a.Keep && (a.Dropout.Hidden > 0 || a.Dropout.Attention > 0) {
+		if need := batch * max(1, c.NumAttentionHeads); cap(a.streams) < need {
+			a.streams = make([]uint64, need)
+		}
+		d = dropSite{hidden: a.Dropout.Hidden, attn: a.Dropout.Attention, seed: a.Dropout.Seed,
+			first: a.Dropout.Offset, batch: batch, seq: seq, streams: a.streams}
+	}
+	a.Embeddings.drop = d
+	for i := range a.Layers {
+		d.layer = i + 1
+		a.Layers[i].Attention.drop = d
+		a.Layers[i].FFN.drop = d
+	}
+}
+
+// Dropout is BERT's training-time dropout: Hidden on the embedding output
+// and on each block's output projection before the residual sum,
+// Attention on the attention probabilities (Config's
+// hidden_dropout_prob and attention_probs_dropout_prob). Masks are drawn
+// per sequence from (Seed, Offset+b, site) — b the sequence's index in the
+// batch, site the layer and tensor — so a sequence gets the same masks in
+// whatever batch it is encoded, and Backward replays them without storing
+// them.
+type Dropout struct {
+	Hidden, Attention float32
+	Seed              uint64
+	Offset            int
+}
+
+// dropSite says how one block drops out in a training forward; the zero
+// value drops nothing.
+type dropSite struct {
+	hidden, attn float32
+	seed         uint64
+	first        int // index of the batch's first sequence
+	batch, seq   int
+	layer        int // 0 for the embeddings, l+1 for encoder layer l
+	streams      []uint64
+}
+
+// Stream keys: sequence index, layer and tensor packed into 64 bits.
+const (
+	siteHidden = 0 // embeddings output, attention output projection
+	siteFFN    = 1 // FFN output projection
+	siteProbs  = 2 // attention probabilities, + head
+)
+
+// keys returns one stream key per sequence for tensor kind.
+func (d *dropSite) keys(kind int) []uint64 {
+	k := d.streams[:d.batch]
+	for b := range k {
+		k[b] = uint64(d.first+b)<<20 | uint64(d.layer)<<8 | uint64(kind)
+	}
+	return k
+}
+
+// headKeys returns one stream key per (sequence, head) for the
+// attention probabilities, or nil without attention dropout.
+func (d *dropSite) headKeys(heads int) []uint64 {
+	if d.attn == 0 {
+		return nil
+	}
+	k := d.streams[:d.batch*heads]
+	for b := range d.batch {
+		for h := range heads {
+			k[b*heads+h] = uint64(d.first+b)<<20 | uint64(d.layer)<<8 | uint64(siteProbs+h)
+		}
+	}
+	return k
 }
 
 // Forward runs the encoder over a batch of batch sequences of seq tokens
@@ -178,6 +276,11 @@ func (m *Model) Forward(a *Activations, ids, typeIDs, mask []int32, batch, seq i
 		typeIDs = a.zeros[:T]
 	}
 	a.shape(batch, seq)
+	if a.Keep {
+		a.ids = append(a.ids[:0], ids...)
+		a.types = append(a.types[:0], typeIDs...)
+		a.mask = append(a.mask[:0], mask...)
+	}
 	be := m.Backend
 	p := m.Params
 	p.Embeddings.Forward(be, &a.Embeddings, ids, typeIDs, a.positions[:T])
@@ -188,6 +291,73 @@ func (m *Model) Forward(a *Activations, ids, typeIDs, mask []int32, batch, seq i
 		x = la.FFN.Out
 	}
 	return nil
+}
+
+// Backward back-propagates dHidden [Batch, Seq, Hidden], the gradient of
+// a loss with respect to a.Hidden after the last Forward on a (made with
+// keep), through every layer and the embeddings, adding each parameter's
+// gradient into g, a Params of the same Config (NewParams): g's arena
+// lines up with the model's, so g.Tensors() names the gradients. dHidden
+// is only read. It replays the Forward's dropout masks.
+func (m *Model) Backward(g *Params, a *Activations, dHidden kernels.Buf) error {
+	c := m.Config
+	T, H := a.Batch*a.Seq, c.HiddenSize
+	switch {
+	case !a.Keep || a.cfg != c:
+		return fmt.Errorf("%w: Backward needs the Activations of this model made with keep", ErrInput)
+	case T == 0 || len(a.ids) != T:
+		return fmt.Errorf("%w: Backward before Forward", ErrInput)
+	case g == nil || g.Arena.Len() != c.NumParams() || len(g.Layers) != len(m.Params.Layers):
+		return fmt.Errorf("%w: gradients are not a Params of this model's Config", ErrInput)
+	case dHidden.Len() < T*H:
+		return fmt.Errorf("%w: dHidden holds %d values, want %d", ErrInput, dHidden.Len(), T*H)
+	}
+	gs, err := a.scratch(m.Backend)
+	if err != nil {
+		return err
+	}
+	be, p := m.Backend, m.Params
+	dOut := dHidden.Slice(0, T*H)
+	bufs := [2]kernels.Buf{gs.a.Slice(0, T*H), gs.b.Slice(0, T*H)}
+	for i := len(p.Layers) - 1; i >= 0; i-- {
+		x := a.Embeddings.Out
+		if i > 0 {
+			x = a.Layers[i-1].FFN.Out
+		}
+		dx := bufs[i%2]
+		p.Layers[i].Backward(be, &g.Layers[i], &a.Layers[i], dx, dOut, x, a.mask, a.Batch, a.Seq, gs)
+		dOut = dx
+	}
+	a.DEmbedding = dOut
+	p.Embeddings.Backward(be, &g.Embeddings, &a.Embeddings, dOut, a.ids, a.types, a.positions[:T], gs)
+	return nil
+}
+
+// gradScratch is the backward pass's working memory, made on its first
+// use and sized for MaxTokens: a, b carry the gradient between layers,
+// mid inside a layer, the rest inside a block.
+type gradScratch struct {
+	a, b, mid, sum, tmp, ctx, qkv, inter kernels.Buf
+}
+
+func (a *Activations) scratch(be kernels.Backend) (*gradScratch, error) {
+	if a.grad != nil {
+		return a.grad, nil
+	}
+	T, H, I := a.MaxTokens, a.cfg.HiddenSize, a.cfg.IntermediateSize
+	arena, err := be.Alloc(T * (9*H + I))
+	if err != nil {
+		return nil, fmt.Errorf("bert: allocating backward scratch for %d tokens: %w", T, err)
+	}
+	off := 0
+	take := func(n int) kernels.Buf {
+		b := arena.Slice(off, n)
+		off += n
+		return b
+	}
+	a.grad = &gradScratch{a: take(T * H), b: take(T * H), mid: take(T * H), sum: take(T * H), tmp: take(T * H),
+		ctx: take(T * H), qkv: take(3 * T * H), inter: take(T * I)}
+	return a.grad, nil
 }
 
 func (m *Model) checkInput(a *Activations, ids, typeIDs, mask []int32, batch, seq int) error {
@@ -203,6 +373,15 @@ func (m *Model) checkInput(a *Activations, ids, typeIDs, mask []int32, batch, se
 		return fmt.Errorf("%w: batch %d × seq %d exceeds the Activations' %d tokens / %d per sequence", ErrInput, batch, seq, a.MaxTokens, a.MaxSeq)
 	case len(ids) != batch*seq || len(mask) != batch*seq || (typeIDs != nil && len(typeIDs) != batch*seq):
 		return fmt.Errorf("%w: %d ids, %d mask values, %d type ids for batch %d × seq %d", ErrInput, len(ids), len(mask), len(typeIDs), batch, seq)
+	}
+	if a.Keep && (a.Dropout.Hidden != 0 || a.Dropout.Attention != 0) {
+		d := a.Dropout
+		switch {
+		case !(d.Hidden >= 0 && d.Hidden < 1) || !(d.Attention >= 0 && d.Attention < 1):
+			return fmt.Errorf("%w: dropout probabilities %v, %v outside [0, 1)", ErrInput, d.Hidden, d.Attention)
+		case d.Offset < 0 || c.NumHiddenLayers >= 1<<12-1 || c.NumAttentionHeads > 1<<8-siteProbs:
+			return fmt.Errorf("%w: dropout offset %d with %d layers and %d heads", ErrInput, d.Offset, c.NumHiddenLayers, c.NumAttentionHeads)
+		}
 	}
 	for i, id := range ids {
 		if id < 0 || int(id) >= c.VocabSize {
@@ -225,12 +404,28 @@ func (l *Linear) Forward(be kernels.Backend, out, x kernels.Buf, rows int) {
 	be.AddBias(out, l.Bias, rows, l.Out)
 }
 
+// Backward sets dx and adds g's gradients for out = x·Wᵀ + b:
+//
+//	dx [rows, l.In] = dy·W   g.Weight += dyᵀ·x   g.Bias += Σ_rows dy
+//	dy [rows, l.Out]
+func (l *Linear) Backward(be kernels.Backend, g *Linear, dx, dy, x kernels.Buf, rows int) {
+	be.Gemm(false, false, rows, l.In, l.Out, 1, dy, l.Out, l.Weight, l.In, 0, dx, l.In)
+	be.Gemm(true, false, l.Out, l.In, rows, 1, dy, l.Out, x, l.In, 1, g.Weight, l.In)
+	be.BiasBackward(g.Bias, dy, rows, l.Out)
+}
+
 // Forward normalizes rows of x into out, saving the statistics in mean
 // and rstd when they are not empty.
 //
 //	out, x [rows, n.Cols]   mean, rstd [rows]
 func (n *LayerNorm) Forward(be kernels.Backend, out, mean, rstd, x kernels.Buf, rows int) {
 	be.LayerNorm(out, mean, rstd, x, n.Gamma, n.Beta, rows, n.Cols, n.Eps)
+}
+
+// Backward sets dx (may alias dout) and adds g's gradients, from the
+// forward's input x and saved statistics.
+func (n *LayerNorm) Backward(be kernels.Backend, g *LayerNorm, dx, dout, x, mean, rstd kernels.Buf, rows int) {
+	be.LayerNormBackward(dx, g.Gamma, g.Beta, dout, x, n.Gamma, mean, rstd, rows, n.Cols)
 }
 
 // Forward embeds T tokens: a.Sum = word[ids] + tokenType[types] +
@@ -243,6 +438,26 @@ func (e *Embeddings) Forward(be kernels.Backend, a *EmbeddingActs, ids, types, p
 	be.Gather(a.Sum, e.TokenType, types, H, 1)
 	be.Gather(a.Sum, e.Position, positions, H, 1)
 	e.Norm.Forward(be, a.Out, a.Mean, a.Rstd, a.Sum, len(ids))
+	if d := &a.drop; d.hidden > 0 {
+		be.Dropout(a.Out, a.Out, d.hidden, d.seed, d.keys(siteHidden), d.seq*H)
+	}
+}
+
+// Backward adds the embedding gradients for dOut, the gradient of a.Out:
+// through dropout and the LayerNorm, then scattered into the rows of the
+// word, token-type and position tables the tokens used.
+func (e *Embeddings) Backward(be kernels.Backend, g *Embeddings, a *EmbeddingActs, dOut kernels.Buf, ids, types, positions []int32, gs *gradScratch) {
+	H, T := e.Hidden, len(ids)
+	dNorm := dOut
+	if d := &a.drop; d.hidden > 0 {
+		dNorm = gs.tmp.Slice(0, T*H)
+		be.Dropout(dNorm, dOut, d.hidden, d.seed, d.keys(siteHidden), d.seq*H)
+	}
+	dSum := gs.sum.Slice(0, T*H)
+	e.Norm.Backward(be, &g.Norm, dSum, dNorm, a.Sum, a.Mean, a.Rstd, T)
+	be.ScatterAdd(g.Word, dSum, ids, H)
+	be.ScatterAdd(g.TokenType, dSum, types, H)
+	be.ScatterAdd(g.Position, dSum, positions, H)
 }
 
 // Forward runs self-attention over x, [batch·seq, Hidden], into a.Out.
@@ -250,9 +465,40 @@ func (s *SelfAttention) Forward(be kernels.Backend, a *AttentionActs, x kernels.
 	T, H := batch*seq, s.Heads*s.HeadDim
 	s.QKV.Forward(be, a.QKV, x, T)
 	be.Attention(a.Ctx, a.Probs, a.QKV, mask, batch, seq, s.Heads, s.HeadDim)
+	d := &a.drop
+	if d.attn > 0 {
+		be.AttentionDropout(a.Ctx, a.Probs, a.QKV, batch, seq, s.Heads, s.HeadDim, d.attn, d.seed, d.headKeys(s.Heads))
+	}
 	s.Out.Forward(be, a.Sum, a.Ctx, T)
+	if d.hidden > 0 {
+		be.Dropout(a.Sum, a.Sum, d.hidden, d.seed, d.keys(siteHidden), seq*H)
+	}
 	be.Add(a.Sum, a.Sum, x, T*H)
 	s.Norm.Forward(be, a.Out, a.Mean, a.Rstd, a.Sum, T)
+}
+
+// Backward sets dx, the gradient of the block's input x, and adds the
+// block's parameter gradients, given dOut, the gradient of a.Out:
+//
+//	dSum = LayerNorm⁻¹(dOut)          (the residual passes it to dx)
+//	dCtx = dropout(dSum)·Wo           dQKV = attention⁻¹(dCtx)
+//	dx   = dQKV·Wqkv + dSum
+func (s *SelfAttention) Backward(be kernels.Backend, g *SelfAttention, a *AttentionActs, dx, dOut, x kernels.Buf, mask []int32, batch, seq int, gs *gradScratch) {
+	T, H := batch*seq, s.Heads*s.HeadDim
+	dSum := gs.sum.Slice(0, T*H)
+	s.Norm.Backward(be, &g.Norm, dSum, dOut, a.Sum, a.Mean, a.Rstd, T)
+	dProj := dSum
+	d := &a.drop
+	if d.hidden > 0 {
+		dProj = gs.tmp.Slice(0, T*H)
+		be.Dropout(dProj, dSum, d.hidden, d.seed, d.keys(siteHidden), seq*H)
+	}
+	dCtx := gs.ctx.Slice(0, T*H)
+	s.Out.Backward(be, &g.Out, dCtx, dProj, a.Ctx, T)
+	dQKV := gs.qkv.Slice(0, 3*T*H)
+	be.AttentionBackward(dQKV, dCtx, a.Probs, a.QKV, mask, batch, seq, s.Heads, s.HeadDim, d.attn, d.seed, d.headKeys(s.Heads))
+	s.QKV.Backward(be, &g.QKV, dx, dQKV, x, T)
+	be.Add(dx, dx, dSum, T*H)
 }
 
 // Forward runs the feed-forward block over x, [rows, Hidden], into a.Out.
@@ -260,8 +506,33 @@ func (f *FFN) Forward(be kernels.Backend, a *FFNActs, x kernels.Buf, rows int) {
 	f.Inter.Forward(be, a.Pre, x, rows)
 	be.GELU(a.Act, a.Pre, rows*f.Inter.Out)
 	f.Out.Forward(be, a.Sum, a.Act, rows)
+	if d := &a.drop; d.hidden > 0 {
+		be.Dropout(a.Sum, a.Sum, d.hidden, d.seed, d.keys(siteFFN), d.seq*f.Out.Out)
+	}
 	be.Add(a.Sum, a.Sum, x, rows*f.Out.Out)
 	f.Norm.Forward(be, a.Out, a.Mean, a.Rstd, a.Sum, rows)
+}
+
+// Backward sets dx, the gradient of the block's input x [rows, Hidden],
+// and adds the block's parameter gradients, given dOut, the gradient of
+// a.Out:
+//
+//	dSum = LayerNorm⁻¹(dOut)   dAct = dropout(dSum)·Wo
+//	dPre = dAct·GELU'(Pre)     dx = dPre·Wi + dSum
+func (f *FFN) Backward(be kernels.Backend, g *FFN, a *FFNActs, dx, dOut, x kernels.Buf, rows int, gs *gradScratch) {
+	H, I := f.Out.Out, f.Inter.Out
+	dSum := gs.sum.Slice(0, rows*H)
+	f.Norm.Backward(be, &g.Norm, dSum, dOut, a.Sum, a.Mean, a.Rstd, rows)
+	dProj := dSum
+	if d := &a.drop; d.hidden > 0 {
+		dProj = gs.tmp.Slice(0, rows*H)
+		be.Dropout(dProj, dSum, d.hidden, d.seed, d.keys(siteFFN), d.seq*H)
+	}
+	dAct := gs.inter.Slice(0, rows*I)
+	f.Out.Backward(be, &g.Out, dAct, dProj, a.Act, rows)
+	be.GELUBackward(dAct, dAct, a.Pre, rows*I)
+	f.Inter.Backward(be, &g.Inter, dx, dAct, x, rows)
+	be.Add(dx, dx, dSum, rows*H)
 }
 
 // Forward runs one encoder layer over x, [batch·seq, Hidden], into
@@ -269,4 +540,12 @@ func (f *FFN) Forward(be kernels.Backend, a *FFNActs, x kernels.Buf, rows int) {
 func (l *Layer) Forward(be kernels.Backend, a *LayerActs, x kernels.Buf, mask []int32, batch, seq int) {
 	l.Attention.Forward(be, &a.Attention, x, mask, batch, seq)
 	l.FFN.Forward(be, &a.FFN, a.Attention.Out, batch*seq)
+}
+
+// Backward sets dx, the gradient of the layer's input x, from dOut, the
+// gradient of a.FFN.Out, adding the layer's parameter gradients to g.
+func (l *Layer) Backward(be kernels.Backend, g *Layer, a *LayerActs, dx, dOut, x kernels.Buf, mask []int32, batch, seq int, gs *gradScratch) {
+	dMid := gs.mid.Slice(0, batch*seq*l.Attention.Heads*l.Attention.HeadDim)
+	l.FFN.Backward(be, &g.FFN, &a.FFN, dMid, dOut, a.Attention.Out, batch*seq, gs)
+	l.Attention.Backward(be, &g.Attention, &a.Attention, dx, dMid, x, mask, batch, seq, gs)
 }

@@ -116,6 +116,37 @@ type Backend interface {
 	// sentence-transformers' max pooling does: masked positions count as
 	// -1e9. x is [batch, seq, cols]; out row b starts at out[b*ldOut].
 	MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int)
+
+	// Training: the backward passes of the methods above, and dropout
+	// (backend_train.go). Gradients of parameters accumulate (+=);
+	// gradients of activations are overwritten unless stated.
+
+	// LayerNormBackward sets dx (may alias dout) and adds to dgamma and
+	// dbeta the gradients of LayerNorm given dout, its input x and the
+	// mean and rstd it saved (rows×cols).
+	LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd Buf, rows, cols int)
+	// GELUBackward sets dx[i] = dy[i]·GELU'(x[i]) for i < n; dx may alias dy.
+	GELUBackward(dx, dy, x Buf, n int)
+	// BiasBackward adds the column sums of dy (rows×cols) to db.
+	BiasBackward(db, dy Buf, rows, cols int)
+	// ScatterAdd is Gather's backward: table[ids[i],:] += src[i,:].
+	ScatterAdd(table, src Buf, ids []int32, cols int)
+	// Dropout sets out = x/(1−p) where an element survives and 0 where it
+	// is dropped (probability p); out may alias x. Slab i, the values
+	// [i·size, (i+1)·size), draws its mask from (seed, streams[i]) alone,
+	// so the same call on a gradient is dropout's backward pass.
+	Dropout(out, x Buf, p float32, seed uint64, streams []uint64, size int)
+	// AttentionDropout recomputes ctx = dropout(P)·V from the
+	// probabilities Attention kept, with the mask of head h of sequence b
+	// drawn from (seed, streams[b·heads+h]).
+	AttentionDropout(ctx, probs, qkv Buf, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64)
+	// AttentionBackward sets dqkv from dctx, the gradient of Attention's
+	// (or AttentionDropout's, with the same p, seed, streams) output.
+	AttentionBackward(dqkv, dctx, probs, qkv Buf, mask []int32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64)
+	// MaskedMaxBackward adds dout[b,c] to dx[b,l,c] at the position l that
+	// MaskedMax took (the first maximum among unmasked positions); out and
+	// dout rows start at b·ldOut.
+	MaskedMaxBackward(dx, dout, x Buf, mask []int32, batch, seq, cols, ldOut int)
 }
 
 // CPU is the Backend on this machine's processor.

@@ -5,19 +5,20 @@ import (
 	"math"
 )
 
-// Backward passes of the vec.go operations, for training. Each sits
-// beside nothing else here on purpose: the forward lives in vec.go, the
-// gradient here, and both are checked against float64 finite differences
-// in backward_test.go. Gradients named d* accumulate (+=) unless the doc
-// comment says otherwise, as in llm.c, so a tensor used twice (a residual
-// branch) collects both contributions without a temporary.
+// Backward passes of the vec.go operations, for training, each checked
+// against float64 finite differences in backward_test.go. Parameter
+// gradients (dgamma, dbeta, db, embedding tables) accumulate (+=), so
+// micro-batches add up; the gradient of an activation is overwritten (=)
+// where the doc comment says so, which saves clearing a buffer that only
+// one producer writes.
 
-// LayerNormBackward adds the gradients of LayerNorm (rows of cols values)
-// to dx, dgamma and dbeta, given dout, the forward input x, gamma and the
-// per-row mean and rstd LayerNorm saved:
+// LayerNormBackward computes the gradients of LayerNorm (rows of cols
+// values) given dout, the forward input x, gamma and the per-row mean and
+// rstd LayerNorm saved; dx is overwritten and may alias dout, dgamma and
+// dbeta accumulate:
 //
 //	x̂ = (x−μ)·rstd;  g = dout·gamma
-//	dx     += rstd·(g − mean(g) − x̂·mean(g·x̂))
+//	dx      = rstd·(g − mean(g) − x̂·mean(g·x̂))
 //	dgamma += Σ_rows dout·x̂
 //	dbeta  += Σ_rows dout
 //
@@ -46,19 +47,20 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 		sgx /= float32(cols)
 		for c, v := range xr {
 			xh := (v - mu) * rs
-			dxr[c] += rs * (dor[c]*gamma[c] - sg - xh*sgx)
+			d := dor[c]
 			if dgamma != nil {
-				dgamma[c] += dor[c] * xh
+				dgamma[c] += d * xh
 			}
 			if dbeta != nil {
-				dbeta[c] += dor[c]
+				dbeta[c] += d
 			}
+			dxr[c] = rs * (d*gamma[c] - sg - xh*sgx)
 		}
 	}
 }
 
-// GELUBackward adds dout·GELU'(x) to dx, for the exact (erf) GELU:
-// GELU'(x) = Φ(x) + x·φ(x).
+// GELUBackward sets dx = dout·GELU'(x) for the exact (erf) GELU,
+// GELU'(x) = Φ(x) + x·φ(x); dx may alias dout.
 func GELUBackward(dx, dout, x []float32) {
 	dx, dout = dx[:len(x)], dout[:len(x)]
 	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
@@ -66,11 +68,11 @@ func GELUBackward(dx, dout, x []float32) {
 		f := float64(v)
 		cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
 		pdf := invSqrt2Pi * math.Exp(-0.5*f*f)
-		dx[i] += dout[i] * float32(cdf+f*pdf)
+		dx[i] = dout[i] * float32(cdf+f*pdf)
 	}
 }
 
-// GELUTanhBackward adds dout·GELUTanh'(x) to dx.
+// GELUTanhBackward sets dx = dout·GELUTanh'(x); dx may alias dout.
 func GELUTanhBackward(dx, dout, x []float32) {
 	dx, dout = dx[:len(x)], dout[:len(x)]
 	const c = 0.7978845608028654 // √(2/π)
@@ -79,7 +81,7 @@ func GELUTanhBackward(dx, dout, x []float32) {
 		u := c * (f + 0.044715*f*f*f)
 		th := math.Tanh(u)
 		d := 0.5*(1+th) + 0.5*f*(1-th*th)*c*(1+3*0.044715*f*f)
-		dx[i] += dout[i] * float32(d)
+		dx[i] = dout[i] * float32(d)
 	}
 }
 
@@ -149,5 +151,33 @@ func ScatterAdd(table, src []float32, ids []int32, cols int) {
 			panic(fmt.Sprintf("kernels: ScatterAdd: ids[%d] = %d outside the table's %d rows", i, id, rows))
 		}
 		Axpy(1, src[i*cols:(i+1)*cols], table[int(id)*cols:int(id+1)*cols])
+	}
+}
+
+// MaskedMaxBackward adds dout[b,c] to dx[b,l,c] at the position l where
+// the masked maximum of x[b,:,c] was taken: the first unmasked position
+// holding the maximum, as torch.max's index. A sequence with no unmasked
+// position took the constant -1e9 and passes no gradient. x and dx are
+// [batch, seq, cols]; dout row b starts at dout[b*ldOut].
+func MaskedMaxBackward(dx, dout, x []float32, mask []int32, batch, seq, cols, ldOut int) {
+	if len(x) < batch*seq*cols || len(dx) < batch*seq*cols || len(mask) < batch*seq || (batch > 0 && len(dout) < (batch-1)*ldOut+cols) {
+		panic(fmt.Sprintf("kernels: MaskedMaxBackward: x of %d, dx of %d, dout of %d, mask of %d for batch=%d seq=%d cols=%d ldOut=%d",
+			len(x), len(dx), len(dout), len(mask), batch, seq, cols, ldOut))
+	}
+	for b := range batch {
+		for c := range cols {
+			best, at := float32(0), -1
+			for l := range seq {
+				if mask[b*seq+l] == 0 {
+					continue
+				}
+				if v := x[(b*seq+l)*cols+c]; at < 0 || v > best {
+					best, at = v, l
+				}
+			}
+			if at >= 0 {
+				dx[(b*seq+at)*cols+c] += dout[b*ldOut+c]
+			}
+		}
 	}
 }

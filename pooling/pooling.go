@@ -247,6 +247,38 @@ func (p *Pooling) Forward(out kernels.Buf, a *Acts, hidden kernels.Buf, mask []i
 	return nil
 }
 
+// Backward adds to dHidden [batch, seq, Dim] the gradient of the pooled
+// output given dOut [batch, OutputDim], using the mask and weights the
+// last Forward on a left there and the same hidden states: each weighted
+// mode passes dOut[b]·w[b,l] to position l; max passes dOut[b,c] to the
+// position that held the maximum. Masked (and, without include_prompt,
+// prompt) positions get nothing.
+func (p *Pooling) Backward(dHidden kernels.Buf, a *Acts, dOut, hidden kernels.Buf, batch, seq int) error {
+	T := batch * seq
+	switch {
+	case batch <= 0 || seq <= 0 || len(a.Mask) != T:
+		return fmt.Errorf("pooling: Backward for batch %d × seq %d after a Forward over %d tokens", batch, seq, len(a.Mask))
+	case hidden.Len() < T*p.Dim || dHidden.Len() < T*p.Dim || dOut.Len() < batch*p.OutputDim():
+		return fmt.Errorf("pooling: Backward: hidden %d, dHidden %d (want %d), dOut %d (want %d)", hidden.Len(), dHidden.Len(), T*p.Dim, dOut.Len(), batch*p.OutputDim())
+	}
+	D := p.OutputDim()
+	wi := 0
+	for i, m := range p.Modes {
+		d := dOut.Slice(i*p.Dim, dOut.Len()-i*p.Dim)
+		if m == Max {
+			p.be.MaskedMaxBackward(dHidden, d, hidden, a.Mask, batch, seq, p.Dim, D)
+			continue
+		}
+		// dHidden[b] += w[b]ᵀ·dOut[b]: a seq×1 by 1×Dim product per sequence.
+		p.be.GemmStrided(true, false, seq, p.Dim, 1, 1,
+			a.Weights.Slice(wi*T, T), seq, seq,
+			d, D, D,
+			1, dHidden, p.Dim, seq*p.Dim, batch)
+		wi++
+	}
+	return nil
+}
+
 // modeWeights fills w [batch, seq] with mode m's weights for mask.
 func modeWeights(w []float32, m Mode, mask []int32, batch, seq int) {
 	clear(w)
