@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/kotodama-ai/kotodama/data"
+)
+
+const testData = "../../datasets"
+
+func runVerb(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, args)
+	return out.String(), errb.String(), err
+}
+
+func TestEvalRetrievalBM25JSON(t *testing.T) {
+	out, stderr, err := runVerb(t, "eval", "retrieval", "-bm25", "-data", testData,
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_retrieval", "-k", "5", "-trec", "-json")
+	if err != nil {
+		t.Fatal(err, stderr)
+	}
+	var res struct {
+		Task      string             `json:"task"`
+		System    string             `json:"system"`
+		Queries   int                `json:"queries"`
+		Documents int                `json:"documents"`
+		Metrics   map[string]float64 `json:"metrics"`
+		BM25      any                `json:"bm25"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Queries != 10 || res.Documents != 10 || !strings.HasPrefix(res.System, "bm25(") || res.BM25 != nil {
+		t.Errorf("result = %+v", res)
+	}
+	for _, name := range []string{"accuracy@1", "accuracy@3", "accuracy@5", "recall@5", "mrr@5", "ndcg@5", "ndcg_cut@5"} {
+		if v, ok := res.Metrics[name]; !ok || v < 0 || v > 1 {
+			t.Errorf("%s = %v, %v", name, v, ok)
+		}
+	}
+	if _, ok := res.Metrics["ndcg@10"]; ok {
+		t.Error("ndcg@10 reported with -k 5")
+	}
+	if !strings.Contains(stderr, "bm25 search") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+}
+
+func TestEvalRetrievalTable(t *testing.T) {
+	out, _, err := runVerb(t, "eval", "retrieval", "-bm25", "-data", testData, "-task", "jsquad-valid", "-k", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || lines[0] != "jsquad-valid: 4442 queries, 1145 documents" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "metric bm25(k1=1.2,b=0.75,cjk-bigram)" ||
+		strings.Join(strings.Fields(lines[2]), " ") != "accuracy@1 0.8856" {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval"}, "no kind"},
+		{[]string{"eval", "nope"}, "unknown kind"},
+		{[]string{"eval", "retrieval", "-bm25"}, "-task is required"},
+		{[]string{"eval", "retrieval", "-task", "jsquad-valid"}, "nothing to evaluate"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "msmarco", "-data", testData}, "unknown task"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-data", "/nonexistent"}, "datasets directory"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-k", "0"}, "-k 0"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-b", "2", "-data", testData}, "b = 2"},
+		{[]string{"eval", "sts", "-task", "jsts-valid"}, "-model are required"},
+	} {
+		_, _, err := runVerb(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+	if _, _, err := runVerb(t, "eval", "retrieval", "-h"); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}
+
+func TestEvalTasks(t *testing.T) {
+	out, _, err := runVerb(t, "eval", "tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range data.Tasks() {
+		if !strings.Contains(out, ti.Name) {
+			t.Errorf("tasks list lacks %s", ti.Name)
+		}
+	}
+}
