@@ -9,8 +9,9 @@ import (
 // probabilities, ctx = dropout(P)·V, for training: the forward (Backend
 // Attention) kept P in probs, and BERT drops attention probabilities
 // (attention_probs_dropout_prob) before multiplying by V. The mask of
-// head h of sequence b is keyed by (seed, streams[b*heads+h]), so the
-// backward pass replays it. Shapes as Backend.Attention:
+// head h of sequence b is keyed by (seed, streams[b*heads+h]) and element
+// (i, j) by counter i·2¹⁶+j, so the backward pass replays it and it does
+// not depend on the batch's padded length (seq < 2¹⁶). Shapes as Backend.Attention:
 //
 //	qkv   [batch, seq, 3, heads, headDim]
 //	probs [batch, heads, seq, seq]
@@ -26,7 +27,7 @@ func AttentionDropout(ctx, probs, qkv []float32, batch, seq, heads, headDim int,
 	for b := range batch {
 		for h := range heads {
 			P := probs[(b*heads+h)*seq*seq : (b*heads+h+1)*seq*seq]
-			Dropout(pd, P, p, seed, streams[b*heads+h])
+			dropoutProbs(pd, P, seq, p, seed, streams[b*heads+h])
 			v := qkv[b*seq*ld+2*hidden+h*headDim:]
 			Sgemm(false, false, seq, headDim, seq, 1, pd, seq, v, ld, 0, ctx[b*seq*hidden+h*headDim:], hidden)
 		}
@@ -76,7 +77,7 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 			P := probs[(b*heads+h)*seq*seq : (b*heads+h+1)*seq*seq]
 			Pk := P // what multiplied V in the forward
 			if p != 0 {
-				Dropout(pd, P, p, seed, streams[b*heads+h])
+				dropoutProbs(pd, P, seq, p, seed, streams[b*heads+h])
 				Pk = pd
 			}
 			// dV[keys] = P'[:, :keys]ᵀ · dctx
@@ -86,7 +87,7 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 			for i := range seq {
 				row := dP[i*seq : i*seq+keys]
 				if p != 0 {
-					DropoutBackwardRow(row, p, seed, streams[b*heads+h], i*seq)
+					DropoutBackwardRow(row, p, seed, streams[b*heads+h], i<<probsRowShift)
 				}
 				pr := P[i*seq : i*seq+keys]
 				var s float32
@@ -105,6 +106,20 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 				clear(dv[j*ld : j*ld+headDim])
 			}
 		}
+	}
+}
+
+// probsRowShift places query row i of an attention-probability slab at
+// counter i<<16, so element (i, j)'s mask does not depend on the padded
+// length of the batch it was encoded in (GradCache pads mini-batches to
+// their own longest sequence).
+const probsRowShift = 16
+
+// dropoutProbs sets out = dropout(P) row by row, P being seq×seq.
+func dropoutProbs(out, P []float32, seq int, p float32, seed, stream uint64) {
+	copy(out[:seq*seq], P)
+	for i := range seq {
+		DropoutBackwardRow(out[i*seq:(i+1)*seq], p, seed, stream, i<<probsRowShift)
 	}
 }
 

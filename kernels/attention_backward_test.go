@@ -24,7 +24,7 @@ func attention64(qkv []float64, mask []int32, batch, seq, heads, headDim int, p 
 		for h := range heads {
 			copy(keep, ones)
 			if p != 0 {
-				Dropout(keep, ones, p, seed, streams[b*heads+h])
+				dropoutProbs(keep, ones, seq, p, seed, streams[b*heads+h])
 			}
 			P := probs[(b*heads+h)*seq*seq:]
 			for i := range seq {
@@ -104,6 +104,28 @@ func TestAttentionDropout(t *testing.T) {
 	for i := range want {
 		if math.Abs(float64(got[i])-want[i]) > 1e-5 {
 			t.Fatalf("ctx[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestAttentionDropoutPaddingInvariant: a sequence's attention dropout
+// mask is the same whatever length the batch is padded to.
+func TestAttentionDropoutPaddingInvariant(t *testing.T) {
+	short, long := make([]float32, 9), make([]float32, 25)
+	ones := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = 1
+		}
+		return x
+	}
+	dropoutProbs(short, ones(9), 3, 0.5, 1, 2)
+	dropoutProbs(long, ones(25), 5, 0.5, 1, 2)
+	for i := range 3 {
+		for j := range 3 {
+			if short[i*3+j] != long[i*5+j] {
+				t.Fatalf("element (%d, %d): %v padded to 3, %v padded to 5", i, j, short[i*3+j], long[i*5+j])
+			}
 		}
 	}
 }

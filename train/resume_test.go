@@ -31,21 +31,37 @@ const (
 	resumeEvery = 2
 )
 
-// newToyTrainer builds the same run every time: weights from a fixed
-// seed, dropout on, GradCache, accumulation, clipping, warm-up + decay.
-func newToyTrainer(t testing.TB, dir string) *Trainer {
-	m := newToy(rand.New(rand.NewPCG(1, 1)), 40, 8, 0.1)
-	opt, err := NewAdamW(m.Params())
+// newTestTrainer builds the same run every time, of the toy encoder or
+// of a real BERT (kind "toy" or "bert"): weights from a fixed seed or
+// file, dropout on, GradCache, accumulation, clipping, warm-up + decay.
+func newTestTrainer(t testing.TB, kind, dir string) *Trainer {
+	var enc Encoder
+	var save func(string) error
+	vocab := 40
+	switch kind {
+	case "toy":
+		m := newToy(rand.New(rand.NewPCG(1, 1)), vocab, 8, 0.1)
+		enc = m
+		save = func(dir string) error {
+			return SaveParams(filepath.Join(dir, "model.safetensors"), m.Params(), nil, nil)
+		}
+	case "bert":
+		e, src := testBERT(t)
+		enc = e
+		save = func(dir string) error { return ModelDir{Source: src}.Save(dir, e) }
+		vocab = 1000
+	default:
+		t.Fatalf("unknown encoder %q", kind)
+	}
+	opt, err := NewAdamW(enc.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
 	l, _ := loss.NewInfoNCE(loss.Symmetric())
 	return &Trainer{
-		Encoder: m, Loss: l, Opt: opt, Data: toySource{4, 1, 40},
-		SaveModel: func(dir string) error {
-			return SaveParams(filepath.Join(dir, "model.safetensors"), m.Params(), nil, nil)
-		},
-		Steps: resumeSteps, Accumulate: 2, MiniBatch: 5, MaxNorm: 1,
+		Encoder: enc, Loss: l, Opt: opt, Data: toySource{4, 1, vocab},
+		SaveModel: save,
+		Steps:     resumeSteps, Accumulate: 2, MiniBatch: 5, MaxNorm: 1,
 		Schedule: Schedule{LR: 1e-2, Warmup: 3, Total: resumeSteps, Decay: Linear},
 		Seed:     7, Dropout: true, Dir: dir, CheckpointEvery: resumeEvery,
 	}
@@ -59,7 +75,7 @@ func TestTrainChild(t *testing.T) {
 		t.Skip("helper process for TestKillAndResume")
 	}
 	pauseAt := os.Getenv("KOTODAMA_TRAIN_PAUSE") // "step N" or "ckpt STAGE N"
-	tr := newToyTrainer(t, dir)
+	tr := newTestTrainer(t, os.Getenv("KOTODAMA_TRAIN_KIND"), dir)
 	pause := func(what string) {
 		fmt.Println(what)
 		if what == pauseAt {
@@ -81,10 +97,10 @@ func TestTrainChild(t *testing.T) {
 // runChild starts the training child on dir and SIGKILLs it as soon as it
 // prints killAt (never when killAt is ""). It returns the step the child
 // resumed from.
-func runChild(t *testing.T, dir, killAt string) int {
+func runChild(t *testing.T, kind, dir, killAt string) int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTrainChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "KOTODAMA_TRAIN_CHILD="+dir, "KOTODAMA_TRAIN_PAUSE="+killAt)
+	cmd.Env = append(os.Environ(), "KOTODAMA_TRAIN_CHILD="+dir, "KOTODAMA_TRAIN_PAUSE="+killAt, "KOTODAMA_TRAIN_KIND="+kind)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -125,38 +141,42 @@ func runChild(t *testing.T, dir, killAt string) int {
 // TestKillAndResume: a run SIGKILLed twice — once in the middle of writing
 // a checkpoint, once in the middle of training between checkpoints — and
 // resumed each time ends with weights bit-identical to an uninterrupted
-// run.
+// run; for the toy encoder and for BERT.
 func TestKillAndResume(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
 		t.Skip("needs SIGKILL and subprocesses")
 	}
-	straight := t.TempDir()
-	tr := newToyTrainer(t, straight)
-	if err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	want := finalWeights(t, straight)
+	for _, kind := range []string{"toy", "bert"} {
+		t.Run(kind, func(t *testing.T) {
+			straight := t.TempDir()
+			tr := newTestTrainer(t, kind, straight)
+			if err := tr.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want := finalWeights(t, straight)
 
-	dir := t.TempDir()
-	if got := runChild(t, dir, "ckpt model 6"); got != 0 {
-		t.Fatalf("first run resumed from %d", got)
-	}
-	// The kill left a half-written step-6 checkpoint; resume must use step 4.
-	if got := runChild(t, dir, "step 9"); got != 4 {
-		t.Fatalf("second run resumed from step %d, want 4", got)
-	}
-	if got := runChild(t, dir, ""); got != 8 {
-		t.Fatalf("third run resumed from step %d, want 8", got)
-	}
-	got := finalWeights(t, dir)
-	if !bytes.Equal(got, want) {
-		t.Fatal("weights after kill and resume differ from the uninterrupted run")
-	}
-	ents, _ := os.ReadDir(filepath.Join(dir, checkpointsDir))
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tmpPrefix) {
-			t.Errorf("leftover %s", e.Name())
-		}
+			dir := t.TempDir()
+			if got := runChild(t, kind, dir, "ckpt model 6"); got != 0 {
+				t.Fatalf("first run resumed from %d", got)
+			}
+			// The kill left a half-written step-6 checkpoint; resume must use step 4.
+			if got := runChild(t, kind, dir, "step 9"); got != 4 {
+				t.Fatalf("second run resumed from step %d, want 4", got)
+			}
+			if got := runChild(t, kind, dir, ""); got != 8 {
+				t.Fatalf("third run resumed from step %d, want 8", got)
+			}
+			got := finalWeights(t, dir)
+			if !bytes.Equal(got, want) {
+				t.Fatal("weights after kill and resume differ from the uninterrupted run")
+			}
+			ents, _ := os.ReadDir(filepath.Join(dir, checkpointsDir))
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), tmpPrefix) {
+					t.Errorf("leftover %s", e.Name())
+				}
+			}
+		})
 	}
 }
 
@@ -180,17 +200,17 @@ func finalWeights(t *testing.T, dir string) []byte {
 // refused rather than silently continued.
 func TestResumeChecksSettings(t *testing.T) {
 	dir := t.TempDir()
-	tr := newToyTrainer(t, dir)
+	tr := newTestTrainer(t, "toy", dir)
 	tr.Steps = 2
 	if err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	other := newToyTrainer(t, dir)
+	other := newTestTrainer(t, "toy", dir)
 	other.Seed = 8
 	if err := other.Resume(); err == nil {
 		t.Fatal("resumed a checkpoint written with another seed")
 	}
-	fresh := newToyTrainer(t, t.TempDir())
+	fresh := newTestTrainer(t, "toy", t.TempDir())
 	if err := fresh.Resume(); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
 		t.Fatalf("empty dir: %v", err)
 	}
