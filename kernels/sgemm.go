@@ -5,7 +5,7 @@ import "fmt"
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // where op(X) is X or Xᵀ as transA / transB say. op(A) is m×k, op(B) is
 // k×n and C is m×n; lda, ldb and ldc are the row strides of A, B and C as
-// stored. When beta is zero C is not read, so it may hold NaN.
+// stored. It runs on the Default pool; see Pool.Sgemm to choose threads.
 //
 // The plain loop it computes:
 //
@@ -18,31 +18,82 @@ import "fmt"
 //			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
 //		}
 //	}
+//
+// Special values follow reference BLAS. When beta is zero C is not read,
+// so it may hold NaN. When alpha is zero (or k is zero) A and B are not
+// read: C becomes beta*C, and NaN or Inf in A or B does not reach C.
+// Otherwise NaN and Inf in A, B and C propagate by IEEE arithmetic
+// (Inf·0 is NaN). Sums are evaluated in blocked order with fused
+// multiply-adds, so results differ from the plain loop by rounding.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Default().Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Sgemm is the package-level Sgemm on p's threads.
+func (p *Pool) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	p.gemm(active.gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmStrided computes batch independent products
 // C_i = alpha*op(A_i)*op(B_i) + beta*C_i where A_i starts at a[i*strideA],
-// B_i at b[i*strideB] and C_i at c[i*strideC]. Attention uses it for the
-// per-head QKᵀ and PV products without copying heads apart.
+// B_i at b[i*strideB] and C_i at c[i*strideC]; the C_i must not overlap.
+// Attention uses it for the per-head QKᵀ and PV products without copying
+// heads apart. It runs on the
+// Default pool; see Pool.SgemmStrided to choose threads.
 func SgemmStrided(transA, transB bool, m, n, k int, alpha float32,
 	a []float32, lda, strideA int, b []float32, ldb, strideB int,
 	beta float32, c []float32, ldc, strideC int, batch int) {
+	Default().SgemmStrided(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch)
+}
+
+// SgemmStrided is the package-level SgemmStrided on p's threads. Small
+// products run in parallel across the batch, large ones one after another
+// with each product parallel.
+func (p *Pool) SgemmStrided(transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda, strideA int, b []float32, ldb, strideB int,
+	beta float32, c []float32, ldc, strideC int, batch int) {
+	checkStrided(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch)
+	p.gemmStrided(active.gemm, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch)
+}
+
+func (p *Pool) gemmStrided(gk *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda, strideA int, b []float32, ldb, strideB int,
+	beta float32, c []float32, ldc, strideC int, batch int) {
+	item := func(p *Pool, i int) {
+		// Empty operands may sit past the end of their slice.
+		ai, bi := a[min(len(a), i*strideA):], b[min(len(b), i*strideB):]
+		p.gemm(gk, transA, transB, m, n, k, alpha, ai, lda, bi, ldb, beta, c[min(len(c), i*strideC):], ldc)
+	}
+	if batch >= p.threads || m*n*k < p.parallelMinWork() {
+		p.run(batch, func(i int) { item(serialPool, i) })
+		return
+	}
+	for i := range batch {
+		item(p, i)
+	}
+}
+
+// serialPool runs on the calling goroutine; it starts no goroutines.
+var serialPool = NewPool(1)
+
+// checkStrided panics, naming the argument, when SgemmStrided's arguments
+// cannot describe the batch.
+func checkStrided(transA, transB bool, m, n, k int, a []float32, lda, strideA int, b []float32, ldb, strideB int, c []float32, ldc, strideC int, batch int) {
 	if batch < 0 {
 		panic(fmt.Sprintf("kernels: SgemmStrided: batch = %d < 0", batch))
-	}
-	if batch == 0 {
-		return
 	}
 	if strideA < 0 || strideB < 0 || strideC < 0 {
 		panic(fmt.Sprintf("kernels: SgemmStrided: negative stride (%d, %d, %d)", strideA, strideB, strideC))
 	}
+	if batch == 0 {
+		return
+	}
 	last := batch - 1
 	checkGemm(transA, transB, m, n, k, a[min(len(a), last*strideA):], lda, b[min(len(b), last*strideB):], ldb, c[min(len(c), last*strideC):], ldc)
-	for i := 0; i < batch; i++ {
-		sgemmGeneric(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+	// Products of C must not overlap, or parallel items would race.
+	if batch > 1 && m > 0 && n > 0 && strideC < span(m, n, ldc) {
+		panic(fmt.Sprintf("kernels: SgemmStrided: strideC = %d < %d, the span of one C", strideC, span(m, n, ldc)))
 	}
 }
 
@@ -89,8 +140,8 @@ func span(rows, cols, ld int) int {
 	return (rows-1)*ld + cols
 }
 
-// sgemmGeneric is the reference loop nest: it is the oracle the fast paths
-// are tested against and the fallback where no microkernel exists.
+// sgemmGeneric is the reference loop nest, kept as the oracle that the
+// blocked paths are tested against.
 func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]

@@ -5,29 +5,20 @@ import (
 	"math"
 )
 
-// Dot returns Σ x[i]*y[i] over len(x); y must be at least as long.
+// Dot returns Σ x[i]*y[i] over len(x); y must be at least as long. The sum
+// is accumulated in float32 in several partial sums, as BLAS sdot does.
 func Dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s float32
-	for i, v := range x {
-		s += v * y[i]
-	}
-	return s
+	return active.dot(x, y[:len(x)])
 }
 
 // Axpy computes y[i] += alpha*x[i] over len(x).
 func Axpy(alpha float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
+	active.axpy(alpha, x, y[:len(x)])
 }
 
 // Scale computes x[i] *= alpha.
 func Scale(alpha float32, x []float32) {
-	for i := range x {
-		x[i] *= alpha
-	}
+	active.scale(alpha, x)
 }
 
 // AddBias adds bias to every row of x, a row-major matrix of len(bias)
@@ -41,18 +32,20 @@ func AddBias(x, bias []float32) {
 		panic(fmt.Sprintf("kernels: AddBias: len(x) = %d is not a multiple of len(bias) = %d", len(x), cols))
 	}
 	for r := 0; r < len(x); r += cols {
-		row := x[r : r+cols]
-		for c, b := range bias {
-			row[c] += b
-		}
+		active.add(x[r:r+cols], bias)
 	}
 }
 
 // Softmax replaces each row of x (row-major, cols columns) by its softmax.
 // When mask is not nil it has cols entries added to every row first (0
-// to keep a column, a large negative value to drop it). The row maximum is
-// subtracted before exponentiation, so large scores do not overflow. A row
-// whose every entry is -Inf becomes all zeros rather than NaN.
+// to keep a column, a large negative value or -Inf to drop it). The row
+// maximum is subtracted before exponentiation, so large scores do not
+// overflow, and a dropped column comes out exactly 0. A row whose every
+// entry is -Inf becomes all zeros rather than NaN; a NaN or +Inf in a row
+// makes the whole row NaN, as in PyTorch.
+//
+// exp is evaluated in float32 by a degree-6 polynomial after reduction by
+// ln 2 (relative error below 2e-7, tested against math.Exp).
 func Softmax(x []float32, cols int, mask []float32) {
 	if cols <= 0 {
 		return
@@ -64,38 +57,29 @@ func Softmax(x []float32, cols int, mask []float32) {
 		panic(fmt.Sprintf("kernels: Softmax: len(mask) = %d, want cols = %d", len(mask), cols))
 	}
 	for r := 0; r < len(x); r += cols {
-		row := x[r : r+cols]
-		if mask != nil {
-			for c, m := range mask {
-				row[c] += m
-			}
-		}
-		mx := float32(math.Inf(-1))
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		if math.IsInf(float64(mx), -1) {
-			clear(row)
-			continue
-		}
-		var sum float32
-		for c, v := range row {
-			e := float32(math.Exp(float64(v - mx)))
-			row[c] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for c := range row {
-			row[c] *= inv
-		}
+		softmaxRow(active, x[r:r+cols], mask)
 	}
+}
+
+func softmaxRow(im *impl, row, mask []float32) {
+	if mask != nil {
+		im.add(row, mask)
+	}
+	mx := im.max(row)
+	if math.IsInf(float64(mx), -1) {
+		clear(row)
+		return
+	}
+	sum := im.expShift(row, mx)
+	im.scale(1/sum, row)
 }
 
 // LayerNorm normalizes each row of x (cols columns) to zero mean and unit
 // variance, then applies gamma and beta: out = (x-μ)/√(σ²+eps)*gamma + beta,
 // with the biased variance as PyTorch uses. out may alias x. When mean and
 // rstd are not nil they receive each row's μ and 1/√(σ²+eps), which the
-// backward pass needs.
+// backward pass needs. The mean and variance are accumulated in float64
+// (two passes); the normalization runs in float32.
 func LayerNorm(out, x, gamma, beta []float32, cols int, eps float32, mean, rstd []float32) {
 	if cols <= 0 {
 		return
@@ -104,82 +88,67 @@ func LayerNorm(out, x, gamma, beta []float32, cols int, eps float32, mean, rstd 
 	if len(x)%cols != 0 || len(out) < len(x) || len(gamma) != cols || len(beta) != cols {
 		panic(fmt.Sprintf("kernels: LayerNorm: len(x)=%d len(out)=%d len(gamma)=%d len(beta)=%d cols=%d", len(x), len(out), len(gamma), len(beta), cols))
 	}
-	for r := 0; r < rows; r++ {
-		row := x[r*cols : (r+1)*cols]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
-		}
-		mu := s / float64(cols)
-		var ss float64
-		for _, v := range row {
-			d := float64(v) - mu
-			ss += d * d
-		}
-		rs := 1 / math.Sqrt(ss/float64(cols)+float64(eps))
-		o := out[r*cols : (r+1)*cols]
-		for c, v := range row {
-			o[c] = float32((float64(v)-mu)*rs)*gamma[c] + beta[c]
-		}
+	if (mean != nil && len(mean) < rows) || (rstd != nil && len(rstd) < rows) {
+		panic(fmt.Sprintf("kernels: LayerNorm: len(mean)=%d len(rstd)=%d, want %d rows", len(mean), len(rstd), rows))
+	}
+	for r := range rows {
+		mu, rs := layerNormRow(active, out[r*cols:(r+1)*cols], x[r*cols:(r+1)*cols], gamma, beta, eps)
 		if mean != nil {
-			mean[r] = float32(mu)
+			mean[r] = mu
 		}
 		if rstd != nil {
-			rstd[r] = float32(rs)
+			rstd[r] = rs
 		}
 	}
 }
 
-// GELU computes out[i] = x[i]·Φ(x[i]) with the exact normal CDF
+func layerNormRow(im *impl, out, row, gamma, beta []float32, eps float32) (mu, rs float32) {
+	n := float64(len(row))
+	mu = float32(im.sum(row) / n)
+	v := im.sumSq(row, mu) / n
+	rs = float32(1 / math.Sqrt(v+float64(eps)))
+	im.normAffine(out, row, gamma, beta, mu, rs)
+	return mu, rs
+}
+
+// GELU computes out[i] = x[i]·Φ(x[i]) with the normal CDF
 // Φ(x) = (1+erf(x/√2))/2, as PyTorch's default gelu and BERT use. out may
 // alias x.
+//
+// erf is evaluated in float32 by a degree-7 polynomial on each of eight
+// intervals of [0, 4) (and ±1 beyond); its largest difference from
+// math.Erf over the float32 inputs tested is below ErfMaxError, at every
+// dispatch level. GELU(-Inf) is NaN, as in PyTorch.
 func GELU(out, x []float32) {
-	out = out[:len(x)]
-	for i, v := range x {
-		out[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
-	}
+	active.gelu(out[:len(x)], x)
 }
+
+// ErfMaxError bounds |erf₃₂(x) - math.Erf(x)| for the float32 erf inside
+// GELU, measured over a dense sweep of float32 inputs (the test
+// TestErfBound checks it at every dispatch level). GELU's own error is at
+// most |x|/2 times this plus one rounding of the result.
+const ErfMaxError = 1e-7
 
 // GELUTanh computes the tanh approximation
-// out = x/2·(1+tanh(√(2/π)·(x+0.044715x³))), PyTorch's gelu(approximate="tanh").
+// out = x/2·(1+tanh(√(2/π)·(x+0.044715x³))), PyTorch's
+// gelu(approximate="tanh"), evaluated as x/(1+exp(-2·√(2/π)·(x+0.044715x³))).
 func GELUTanh(out, x []float32) {
-	out = out[:len(x)]
-	const c = 0.7978845608028654 // √(2/π)
-	for i, v := range x {
-		f := float64(v)
-		out[i] = float32(0.5 * f * (1 + math.Tanh(c*(f+0.044715*f*f*f))))
-	}
+	active.geluTanh(out[:len(x)], x)
 }
 
-// Sum returns Σ x[i].
+// Sum returns Σ x[i], accumulated in float64.
 func Sum(x []float32) float32 {
-	var s float32
-	for _, v := range x {
-		s += v
-	}
-	return s
+	return float32(active.sum(x))
 }
 
 // Max returns the largest element of x, or -Inf when x is empty. A NaN in x
 // makes the result NaN.
 func Max(x []float32) float32 {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > m || v != v {
-			m = v
-			if v != v {
-				return m
-			}
-		}
-	}
-	return m
+	return active.max(x)
 }
 
-// Norm2 returns the Euclidean norm √(Σ x[i]²).
+// Norm2 returns the Euclidean norm √(Σ x[i]²), accumulated in float64 so
+// it neither overflows nor underflows for any float32 input.
 func Norm2(x []float32) float32 {
-	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
-	}
-	return float32(math.Sqrt(s))
+	return float32(math.Sqrt(active.sumSq(x, 0)))
 }

@@ -1,0 +1,78 @@
+package kernels
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestChooseLevel(t *testing.T) {
+	best := impls[len(impls)-1]
+	for want, level := range map[string]string{
+		"":        best.level,
+		"bogus":   best.level,
+		"generic": "generic",
+		"GENERIC": "generic",
+	} {
+		if got := chooseLevel(want).level; got != level {
+			t.Errorf("chooseLevel(%q) = %s, want %s", want, got, level)
+		}
+	}
+	// A request never picks a level above itself, and picks the best one
+	// at or below it.
+	for _, req := range []string{"generic", "avx2", "avx512", "neon"} {
+		got := chooseLevel(req)
+		if levelRank[got.level] > levelRank[req] {
+			t.Errorf("chooseLevel(%q) = %s, above the request", req, got.level)
+		}
+		for _, im := range impls {
+			if levelRank[im.level] <= levelRank[req] && levelRank[im.level] > levelRank[got.level] {
+				t.Errorf("chooseLevel(%q) = %s, but %s is available", req, got.level, im.level)
+			}
+		}
+	}
+	for i := 1; i < len(impls); i++ {
+		if levelRank[impls[i].level] <= levelRank[impls[i-1].level] {
+			t.Errorf("impls not in ascending order: %s after %s", impls[i].level, impls[i-1].level)
+		}
+	}
+}
+
+func TestInfo(t *testing.T) {
+	info := Info()
+	if info.Level != active.level || info.Kernel != active.gemm.name || info.MR != active.gemm.mr {
+		t.Errorf("Info() = %+v, active level %s kernel %s", info, active.level, active.gemm.name)
+	}
+	if info.Threads != Default().Threads() || len(info.Available) != len(impls) {
+		t.Errorf("Info() = %+v", info)
+	}
+	if s := info.String(); !strings.Contains(s, info.Level) || !strings.Contains(s, info.Kernel) {
+		t.Errorf("Info().String() = %q", s)
+	}
+}
+
+// TestKOTODAMA_CPU starts this test binary again with KOTODAMA_CPU set
+// and checks the level it chose at start-up.
+func TestKOTODAMA_CPU(t *testing.T) {
+	if os.Getenv("KOTODAMA_TEST_PRINT_LEVEL") == "1" {
+		os.Stdout.WriteString("level=" + Info().Level + "\n")
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("no executable path:", err)
+	}
+	for _, req := range []string{"generic", "avx2", "avx512", "neon", "nonsense"} {
+		cmd := exec.Command(exe, "-test.run=^TestKOTODAMA_CPU$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KOTODAMA_TEST_PRINT_LEVEL=1", "KOTODAMA_CPU="+req)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("KOTODAMA_CPU=%s: %v\n%s", req, err, out)
+		}
+		want := "level=" + chooseLevel(req).level + "\n"
+		if !strings.Contains(string(out), want) {
+			t.Errorf("KOTODAMA_CPU=%s: child printed %q, want %q", req, out, want)
+		}
+	}
+}
