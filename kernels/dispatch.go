@@ -7,9 +7,8 @@ import (
 )
 
 // impl is one dispatch level: the set of kernels that runs when that level
-// is chosen. Each architecture file appends the levels its CPU supports to
-// impls at init; the exported functions call active, chosen once at
-// start-up. Tests iterate over impls and call each level's kernels
+// is chosen. levels holds the ones this CPU runs; the exported functions
+// call active, chosen once at start-up. Tests iterate over levels and call each level's kernels
 // directly, so every path available on the machine is exercised without
 // touching active.
 type impl struct {
@@ -62,11 +61,11 @@ var genericImpl = &impl{
 	f32ToBF16:  f32ToBF16Generic,
 }
 
-// impls lists the levels this CPU and build can run, lowest first;
+// levels lists the levels this CPU and build can run, lowest first;
 // archImpls (one per architecture file) checks the CPU features.
-var impls = append([]*impl{genericImpl}, archImpls()...)
+var levels = append([]*impl{genericImpl}, archImpls()...)
 
-// active is the level the exported functions use: the best level in impls
+// active is the level the exported functions use: the best level in levels
 // unless KOTODAMA_CPU asks for a lower one.
 var active = chooseLevel(os.Getenv("KOTODAMA_CPU"))
 
@@ -78,7 +77,7 @@ var requestedLevel = os.Getenv("KOTODAMA_CPU")
 // the best one below it.
 func chooseLevel(want string) *impl {
 	want = strings.ToLower(strings.TrimSpace(want))
-	best := impls[len(impls)-1]
+	best := levels[len(levels)-1]
 	if want == "" {
 		return best
 	}
@@ -86,8 +85,8 @@ func chooseLevel(want string) *impl {
 	if !ok {
 		return best
 	}
-	chosen := impls[0]
-	for _, im := range impls {
+	chosen := levels[0]
+	for _, im := range levels {
 		if levelRank[im.level] <= rank {
 			chosen = im
 		}
@@ -124,14 +123,14 @@ type CPUInfo struct {
 // at start-up, the GEMM microkernel and block sizes, and the default
 // pool's thread count.
 func Info() CPUInfo {
-	levels := make([]string, len(impls))
-	for i, im := range impls {
-		levels[i] = im.level
+	names := make([]string, len(levels))
+	for i, im := range levels {
+		names[i] = im.level
 	}
 	g := active.gemm
 	return CPUInfo{
 		Level:     active.level,
-		Available: levels,
+		Available: names,
 		Requested: requestedLevel,
 		Kernel:    g.name,
 		MR:        g.mr,

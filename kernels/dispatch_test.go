@@ -8,7 +8,7 @@ import (
 )
 
 func TestChooseLevel(t *testing.T) {
-	best := impls[len(impls)-1]
+	best := levels[len(levels)-1]
 	for want, level := range map[string]string{
 		"":        best.level,
 		"bogus":   best.level,
@@ -26,15 +26,15 @@ func TestChooseLevel(t *testing.T) {
 		if levelRank[got.level] > levelRank[req] {
 			t.Errorf("chooseLevel(%q) = %s, above the request", req, got.level)
 		}
-		for _, im := range impls {
+		for _, im := range levels {
 			if levelRank[im.level] <= levelRank[req] && levelRank[im.level] > levelRank[got.level] {
 				t.Errorf("chooseLevel(%q) = %s, but %s is available", req, got.level, im.level)
 			}
 		}
 	}
-	for i := 1; i < len(impls); i++ {
-		if levelRank[impls[i].level] <= levelRank[impls[i-1].level] {
-			t.Errorf("impls not in ascending order: %s after %s", impls[i].level, impls[i-1].level)
+	for i := 1; i < len(levels); i++ {
+		if levelRank[levels[i].level] <= levelRank[levels[i-1].level] {
+			t.Errorf("levels not in ascending order: %s after %s", levels[i].level, levels[i-1].level)
 		}
 	}
 }
@@ -44,7 +44,7 @@ func TestInfo(t *testing.T) {
 	if info.Level != active.level || info.Kernel != active.gemm.name || info.MR != active.gemm.mr {
 		t.Errorf("Info() = %+v, active level %s kernel %s", info, active.level, active.gemm.name)
 	}
-	if info.Threads != Default().Threads() || len(info.Available) != len(impls) {
+	if info.Threads != Default().Threads() || len(info.Available) != len(levels) {
 		t.Errorf("Info() = %+v", info)
 	}
 	if s := info.String(); !strings.Contains(s, info.Level) || !strings.Contains(s, info.Kernel) {

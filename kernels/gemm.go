@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"sync"
-	"unsafe"
-)
+import "unsafe"
 
 // gemmKernel is one register-blocked microkernel together with the cache
 // blocks tuned for it: one row of BLIS's block-size table. Each dispatch
@@ -67,22 +64,31 @@ func (p *Pool) gemm(gk *gemmKernel, transA, transB bool, m, n, k int, alpha floa
 		return
 	}
 	g := gemmCall{gk: gk, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
-	threads := p.threads
-	if m*n*k < p.parallelMinWork() {
-		threads = 1
-	}
-	if threads == 1 {
-		g.serial(0, m, 0, n)
+	if p.threads == 1 || m*n*k < p.parallelMinWork() {
+		g.serial(p, 0, m, 0, n)
 		return
 	}
-	tm, tn := splitThreads(threads, m, n, gk.mr, gk.nr)
+	tm, tn := splitThreads(p.threads, m, n, gk.mr, gk.nr)
 	rows := roundUp(ceilDiv(m, tm), gk.mr)
 	cols := roundUp(ceilDiv(n, tn), gk.nr)
-	tm, tn = ceilDiv(m, rows), ceilDiv(n, cols)
-	p.run(tm*tn, func(t int) {
-		i0, j0 := (t/tn)*rows, (t%tn)*cols
-		g.serial(i0, min(m, i0+rows), j0, min(n, j0+cols))
-	})
+	t := p.newTask()
+	t.gemmBody = gemmGrid{g: g, pool: p, rows: rows, cols: cols, tn: ceilDiv(n, cols)}
+	t.body = &t.gemmBody
+	p.run(t, ceilDiv(m, rows)*t.gemmBody.tn)
+}
+
+// gemmGrid is a parallel Sgemm: item t computes block (t/tn, t%tn) of a
+// grid of rows×cols blocks over C, each an independent serial product.
+type gemmGrid struct {
+	g          gemmCall
+	pool       *Pool
+	rows, cols int
+	tn         int
+}
+
+func (gg *gemmGrid) item(t int) {
+	i0, j0 := (t/gg.tn)*gg.rows, (t%gg.tn)*gg.cols
+	gg.g.serial(gg.pool, i0, min(gg.g.m, i0+gg.rows), j0, min(gg.g.n, j0+gg.cols))
 }
 
 // splitThreads factors threads into a tm×tn grid over C. Each of the tm·tn
@@ -136,7 +142,7 @@ type gemmCall struct {
 // stream from the packed B block in L2, and the packed A block sits in L3.
 // Both operands are packed lazily, the first time a micro-panel is used,
 // so packing overlaps with the arithmetic around it.
-func (g *gemmCall) serial(i0, i1, j0, j1 int) {
+func (g *gemmCall) serial(p *Pool, i0, i1, j0, j1 int) {
 	gk := g.gk
 	mr, nr := gk.mr, gk.nr
 	m, n, k := i1-i0, j1-j0, g.k
@@ -145,8 +151,8 @@ func (g *gemmCall) serial(i0, i1, j0, j1 int) {
 	mc := roundUp(ceilDiv(m, ceilDiv(m, gk.mc)), mr)
 	nc := roundUp(ceilDiv(n, ceilDiv(n, gk.nc)), nr)
 
-	buf := getGemmBuf(mc*kc + nc*kc + mr*nr)
-	defer putGemmBuf(buf)
+	buf := p.getGemmBuf(mc*kc + nc*kc + mr*nr)
+	defer p.putGemmBuf(buf)
 	ap := buf.f[:mc*kc]
 	bp := buf.f[mc*kc : mc*kc+nc*kc]
 	tile := buf.f[mc*kc+nc*kc:]
@@ -263,17 +269,17 @@ func scaleRows(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// gemmBuf holds packing space; a sync.Pool recycles them between calls.
+// gemmBuf holds packing space; each Pool keeps a few for reuse.
 type gemmBuf struct {
 	raw []float32
 	f   []float32 // raw, 64-byte aligned
 }
 
-var gemmBufs sync.Pool
-
-func getGemmBuf(n int) *gemmBuf {
-	b, _ := gemmBufs.Get().(*gemmBuf)
-	if b == nil {
+func (p *Pool) getGemmBuf(n int) *gemmBuf {
+	var b *gemmBuf
+	select {
+	case b = <-p.freeBufs:
+	default:
 		b = new(gemmBuf)
 	}
 	if cap(b.raw) < n+16 {
@@ -287,7 +293,12 @@ func getGemmBuf(n int) *gemmBuf {
 	return b
 }
 
-func putGemmBuf(b *gemmBuf) { gemmBufs.Put(b) }
+func (p *Pool) putGemmBuf(b *gemmBuf) {
+	select {
+	case p.freeBufs <- b:
+	default:
+	}
+}
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func roundUp(a, b int) int { return ceilDiv(a, b) * b }

@@ -10,7 +10,7 @@ import (
 // calling the level's kernels directly (active is never changed).
 func eachLevel(t *testing.T, f func(t *testing.T, im *impl)) {
 	t.Helper()
-	for _, im := range impls {
+	for _, im := range levels {
 		t.Run(im.level, func(t *testing.T) { f(t, im) })
 	}
 }

@@ -27,6 +27,11 @@ type Pool struct {
 	minWork int        // m·n·k below which a GEMM stays on one goroutine; 0 means parallelMinWork
 	tasks   chan *task // unbuffered: a send succeeds only when a worker is idle
 	stop    *stopper
+
+	// Free lists, so that steady-state calls allocate nothing (a
+	// sync.Pool would be emptied by every GC).
+	freeTasks chan *task
+	freeBufs  chan *gemmBuf
 }
 
 // stopper closes quit once, from Close or from the Pool's cleanup.
@@ -43,7 +48,11 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads}
+	p := &Pool{
+		threads:   threads,
+		freeTasks: make(chan *task, 2*threads),
+		freeBufs:  make(chan *gemmBuf, 2*threads),
+	}
 	if threads > 1 {
 		p.tasks = make(chan *task)
 		p.stop = &stopper{quit: make(chan struct{})}
@@ -100,20 +109,37 @@ func (p *Pool) For(n, grain int, body func(lo, hi int)) {
 	}
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
-	p.run(chunks, func(i int) { body(i*size, min(n, (i+1)*size)) })
+	t := p.newTask()
+	t.forBody = forBody{fn: body, size: size, n: n}
+	t.body = &t.forBody
+	p.run(t, chunks)
 }
 
-// task is one call's work: body(i) for i in [0, n), claimed by whoever
-// runs work first.
+// task is one call's work: body.item(i) for i in [0, n), claimed by
+// whoever runs work first. It carries storage for the bodies the package
+// runs itself, so that a call allocates nothing once the Pool has a free
+// task.
 type task struct {
 	n     int64
 	next  atomic.Int64
-	body  func(i int)
+	body  interface{ item(i int) }
 	wg    sync.WaitGroup
 	panic atomic.Pointer[panicked]
+
+	forBody     forBody
+	gemmBody    gemmGrid
+	stridedBody stridedBatch
 }
 
 type panicked struct{ v any }
+
+// forBody is For's body: item i covers [i*size, min(n, (i+1)*size)).
+type forBody struct {
+	fn      func(lo, hi int)
+	size, n int
+}
+
+func (f *forBody) item(i int) { f.fn(i*f.size, min(f.n, (i+1)*f.size)) }
 
 func (t *task) work() {
 	defer func() {
@@ -127,7 +153,7 @@ func (t *task) work() {
 		if i >= t.n {
 			return
 		}
-		t.body(int(i))
+		t.body.item(int(i))
 	}
 }
 
@@ -143,19 +169,21 @@ func worker(tasks <-chan *task, quit <-chan struct{}) {
 	}
 }
 
-// run calls body(i) for every i in [0, n), handing the task to idle
-// workers and working on it itself; it returns when all calls are done.
-func (p *Pool) run(n int, body func(i int)) {
-	if n <= 0 {
-		return
+// newTask returns a cleared task from p's free list or a new one.
+func (p *Pool) newTask() *task {
+	select {
+	case t := <-p.freeTasks:
+		return t
+	default:
+		return new(task)
 	}
-	if n == 1 || p.threads == 1 {
-		for i := range n {
-			body(i)
-		}
-		return
-	}
-	t := &task{n: int64(n), body: body}
+}
+
+// run performs t's n items, handing t to idle workers and working on it
+// itself; it returns when all items are done and recycles t.
+func (p *Pool) run(t *task, n int) {
+	t.n = int64(n)
+	t.next.Store(0)
 	for range min(p.threads-1, n-1) {
 		t.wg.Add(1)
 		select {
@@ -168,7 +196,13 @@ func (p *Pool) run(n int, body func(i int)) {
 	}
 	t.work()
 	t.wg.Wait()
-	if pv := t.panic.Load(); pv != nil {
+	pv := t.panic.Load()
+	*t = task{} // drop references to the caller's data
+	select {
+	case p.freeTasks <- t:
+	default:
+	}
+	if pv != nil {
 		panic(pv.v)
 	}
 }

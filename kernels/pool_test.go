@@ -102,3 +102,23 @@ func TestPoolThreads(t *testing.T) {
 		t.Error("Default pool has no threads")
 	}
 }
+
+// TestNoAllocs: once a Pool has its buffers, GEMMs and For allocate
+// nothing, on one thread or several.
+func TestNoAllocs(t *testing.T) {
+	const m, n, k = 64, 96, 80
+	a, b, c := make([]float32, 4*m*k), make([]float32, 4*k*n), make([]float32, 4*m*n)
+	body := func(lo, hi int) { Scale(2, c[lo:hi]) }
+	for _, p := range []*Pool{serialPool, testPool(t, 2)} {
+		for name, f := range map[string]func(){
+			"Sgemm":        func() { p.Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) },
+			"SgemmStrided": func() { p.SgemmStrided(true, false, m, n, k, 1, a, m, m*k, b, n, k*n, 1, c, n, m*n, 4) },
+			"For":          func() { p.For(len(c), 64, body) },
+		} {
+			f()
+			if got := testing.AllocsPerRun(10, f); got != 0 {
+				t.Errorf("%d threads: %s allocates %v times per call", p.Threads(), name, got)
+			}
+		}
+	}
+}

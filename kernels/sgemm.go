@@ -60,18 +60,35 @@ func (p *Pool) SgemmStrided(transA, transB bool, m, n, k int, alpha float32,
 func (p *Pool) gemmStrided(gk *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	a []float32, lda, strideA int, b []float32, ldb, strideB int,
 	beta float32, c []float32, ldc, strideC int, batch int) {
-	item := func(p *Pool, i int) {
-		// Empty operands may sit past the end of their slice.
-		ai, bi := a[min(len(a), i*strideA):], b[min(len(b), i*strideB):]
-		p.gemm(gk, transA, transB, m, n, k, alpha, ai, lda, bi, ldb, beta, c[min(len(c), i*strideC):], ldc)
-	}
 	if batch >= p.threads || m*n*k < p.parallelMinWork() {
-		p.run(batch, func(i int) { item(serialPool, i) })
+		t := p.newTask()
+		t.stridedBody = stridedBatch{gk: gk, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+			a: a, lda: lda, strideA: strideA, b: b, ldb: ldb, strideB: strideB, beta: beta, c: c, ldc: ldc, strideC: strideC}
+		t.body = &t.stridedBody
+		p.run(t, batch)
 		return
 	}
 	for i := range batch {
-		item(p, i)
+		p.gemm(gk, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
 	}
+}
+
+// stridedBatch is a parallel SgemmStrided: item i is product i, run on
+// its own goroutine.
+type stridedBatch struct {
+	gk                        *gemmKernel
+	transA, transB            bool
+	m, n, k                   int
+	alpha, beta               float32
+	a, b, c                   []float32
+	lda, ldb, ldc             int
+	strideA, strideB, strideC int
+}
+
+func (s *stridedBatch) item(i int) {
+	// Empty operands may start past the end of their slice.
+	a, b, c := s.a[min(len(s.a), i*s.strideA):], s.b[min(len(s.b), i*s.strideB):], s.c[min(len(s.c), i*s.strideC):]
+	serialPool.gemm(s.gk, s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, s.lda, b, s.ldb, s.beta, c, s.ldc)
 }
 
 // serialPool runs on the calling goroutine; it starts no goroutines.

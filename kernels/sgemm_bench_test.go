@@ -24,7 +24,7 @@ var benchShapes = []struct {
 // BenchmarkSgemm measures every level on every shape with the default
 // pool, e.g. BenchmarkSgemm/avx512/m=4096/n=768/k=768/transB.
 func BenchmarkSgemm(b *testing.B) {
-	for _, im := range impls {
+	for _, im := range levels {
 		for _, s := range benchShapes {
 			name := fmt.Sprintf("%s/m=%d/n=%d/k=%d", im.level, s.m, s.n, s.k)
 			if s.transB {

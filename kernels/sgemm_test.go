@@ -308,7 +308,7 @@ func FuzzSgemm(f *testing.F) {
 		}
 		rng := rand.New(rand.NewPCG(uint64(m)<<8|uint64(n), uint64(k)))
 		p := testPool(t, 3)
-		for _, im := range impls {
+		for _, im := range levels {
 			gk := im.gemm
 			if scal&0x40 != 0 {
 				gk = tinyBlocks(gk)
