@@ -92,6 +92,7 @@ type Activations struct {
 	mask      []int32
 	streams   []uint64 // dropout stream keys, scratch
 	grad      *gradScratch
+	be        kernels.Backend
 	arena     kernels.Buf
 	fullEmb   EmbeddingActs
 	full      []LayerActs
@@ -124,7 +125,7 @@ func (m *Model) NewActivations(maxTokens, maxSeq int, keep bool) (*Activations, 
 	if err != nil {
 		return nil, fmt.Errorf("bert: allocating activations for %d tokens: %w", T, err)
 	}
-	a.arena = arena
+	a.arena, a.be = arena, m.Backend
 	off := 0
 	take := func(n int) kernels.Buf {
 		b := arena.Slice(off, n)
@@ -154,6 +155,15 @@ func (m *Model) NewActivations(maxTokens, maxSeq int, keep bool) (*Activations, 
 	}
 	a.Layers = make([]LayerActs, len(a.full))
 	return a, nil
+}
+
+// Release returns the Activations' memory to the Backend; a must not be
+// used afterwards.
+func (a *Activations) Release() {
+	if a.be != nil {
+		a.be.Free(a.arena)
+		a.be, a.arena = nil, kernels.Buf{}
+	}
 }
 
 // cut returns the first n values of b, or b itself when it is empty

@@ -182,6 +182,16 @@ type Acts struct {
 	Weights   kernels.Buf
 	MaxTokens int
 	host      []float32
+	be        kernels.Backend
+}
+
+// Release returns the Acts' device memory to the Backend; a must not be
+// used afterwards.
+func (a *Acts) Release() {
+	if a.be != nil {
+		a.be.Free(a.Weights)
+		a.be, a.Weights = nil, kernels.Buf{}
+	}
 }
 
 // NewActs allocates Acts for batches of up to maxTokens tokens.
@@ -191,7 +201,7 @@ func (p *Pooling) NewActs(maxTokens int) (*Acts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pooling: %w", err)
 	}
-	return &Acts{Mask: make([]int32, 0, maxTokens), Weights: w, MaxTokens: maxTokens, host: make([]float32, n)}, nil
+	return &Acts{Mask: make([]int32, 0, maxTokens), Weights: w, MaxTokens: maxTokens, host: make([]float32, n), be: p.be}, nil
 }
 
 // Forward pools hidden states into one vector per sequence:
