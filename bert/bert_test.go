@@ -14,7 +14,7 @@ import (
 	"github.com/kotodama-ai/kotodama/safetensors"
 )
 
-func fixtureDir(t *testing.T) string {
+func fixtureDir(t testing.TB) string {
 	return golden.Dirs(t, "models", "model.safetensors")[0]
 }
 
