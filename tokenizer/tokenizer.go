@@ -1,6 +1,3 @@
-// Package tokenizer turns text into the token ids a model reads, producing
-// exactly the ids the reference tokenizers (Hugging Face tokenizers,
-// sentencepiece) produce.
 package tokenizer
 
 // Encoding is one tokenized input: ids with the special tokens the
@@ -9,8 +6,10 @@ type Encoding struct {
 	IDs               []int    // token ids
 	TypeIDs           []int    // segment of each token (0, or 1 for the second of a pair)
 	Tokens            []string // token strings
-	Offsets           []Offset // byte span of each token in the input; {0,0} for added special tokens
-	SpecialTokensMask []int    // 1 where the post-processor added a special token
+	Offsets           []Offset // byte span of each token in its input text; {0,0} for added special tokens and padding
+	SpecialTokensMask []int    // 1 where the post-processor added a special token (or padding)
+	AttentionMask     []int    // 1 for real tokens, 0 for padding
+	WordIDs           []int    // index of the pre-tokenized word each token came from; -1 for special tokens and padding
 }
 
 // Offset is a half-open byte range [Start, End) of the input text.
@@ -43,6 +42,8 @@ type encodeConfig struct {
 	maxLength int
 	pair      *string
 	noSpecial bool
+	trunc     *Truncation
+	pad       *Padding
 }
 
 // WithMaxLength truncates the result to at most n ids, special tokens
@@ -57,3 +58,23 @@ func WithPair(second string) EncodeOption { return func(c *encodeConfig) { c.pai
 // WithoutSpecialTokens encodes without the post-processor's special tokens
 // (add_special_tokens=False).
 func WithoutSpecialTokens() EncodeOption { return func(c *encodeConfig) { c.noSpecial = true } }
+
+// WithTruncation truncates as t says (strategy for pairs, side). It
+// replaces the tokenizer file's own truncation settings; WithMaxLength, if
+// also given, overrides t.MaxLength.
+func WithTruncation(t Truncation) EncodeOption { return func(c *encodeConfig) { c.trunc = &t } }
+
+// WithPadding pads the result as p says. A single Encode pads only to
+// p.Length (or a multiple); EncodeBatch with p.Length 0 pads every
+// encoding to the longest of the batch.
+func WithPadding(p Padding) EncodeOption { return func(c *encodeConfig) { c.pad = &p } }
+
+// Padding says how encodings are padded (Hugging Face's PaddingParams).
+type Padding struct {
+	Length   int    // pad to this many ids; 0 pads a batch to its longest
+	Multiple int    // then round the length up to a multiple of this (pad_to_multiple_of)
+	ID       int    // the pad id
+	TypeID   int    // the type id of padding
+	Token    string // the pad token string
+	Left     bool   // pad on the left instead of the right
+}

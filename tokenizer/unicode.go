@@ -1,0 +1,135 @@
+package tokenizer
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Character classes as the reference implementations define them. The Rust
+// tokenizers crate uses Rust's char methods and the unicode_categories
+// crate; the Python (slow) tokenizers use unicodedata. Both are emulated
+// with Go's unicode tables (Unicode 15); characters whose category changed
+// between Unicode versions may classify differently, which touches only
+// characters assigned or recategorized recently.
+
+// isRustWhitespace reports Rust's char::is_whitespace (the White_Space
+// property).
+func isRustWhitespace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || (r >= '\t' && r <= '\r')
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
+
+// isBertWhitespace is BertNormalizer's whitespace: tab, newline, carriage
+// return and White_Space.
+func isBertWhitespace(r rune) bool { return isRustWhitespace(r) }
+
+// isBertControl is BertNormalizer's control class: the unicode_categories
+// "other" categories Cc, Cf and Co, except tab, newline and carriage
+// return (which count as whitespace).
+func isBertControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
+}
+
+// isBertPunct is BertPreTokenizer's punctuation: ASCII punctuation or any
+// Unicode P* category.
+func isBertPunct(r rune) bool {
+	if r < utf8.RuneSelf {
+		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
+	}
+	return unicode.IsPunct(r)
+}
+
+// isChineseChar is BERT's "Chinese character": the CJK Unified Ideographs
+// blocks (not kana, not Hangul), with the Rust crate's ranges.
+func isChineseChar(r rune) bool {
+	switch {
+	case r >= 0x4E00 && r <= 0x9FFF,
+		r >= 0x3400 && r <= 0x4DBF,
+		r >= 0x20000 && r <= 0x2A6DF,
+		r >= 0x2A700 && r <= 0x2B73F,
+		r >= 0x2B740 && r <= 0x2B81F,
+		r >= 0x2B920 && r <= 0x2CEAF,
+		r >= 0xF900 && r <= 0xFAFF,
+		r >= 0x2F800 && r <= 0x2FA1F:
+		return true
+	}
+	return false
+}
+
+// isPyChineseChar is the Python BasicTokenizer's range set, which differs
+// from the Rust crate's in one block (0x2B820 vs 0x2B920).
+func isPyChineseChar(r rune) bool {
+	if r >= 0x2B820 && r <= 0x2CEAF {
+		return true
+	}
+	return isChineseChar(r)
+}
+
+// isRustNumeric is Rust's char::is_numeric (Nd, Nl, No).
+func isRustNumeric(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= '0' && r <= '9'
+	}
+	return unicode.IsNumber(r)
+}
+
+// isRegexWord is the regex crates' \w: letters, marks, decimal digits,
+// connector punctuation and the join controls.
+func isRegexWord(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z')
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.Nd, unicode.Pc) || r == 0x200C || r == 0x200D
+}
+
+// isPyWhitespace is Python's str.isspace, which str.split() and str.strip()
+// use: categories Zs, Zl, Zp and bidirectional classes WS, B, S — which
+// adds U+001C..U+001F to the White_Space set and drops U+180E-like format
+// characters.
+func isPyWhitespace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || (r >= '\t' && r <= '\r') || (r >= 0x1c && r <= 0x1f)
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
+
+// isPyBertWhitespace is the Python BasicTokenizer's _is_whitespace: space,
+// tab, newline, carriage return and category Zs.
+func isPyBertWhitespace(r rune) bool {
+	if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+		return true
+	}
+	return unicode.Is(unicode.Zs, r)
+}
+
+// isPyBertControl is the Python BasicTokenizer's _is_control: categories Cc
+// and Cf, except tab, newline and carriage return.
+func isPyBertControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf)
+}
+
+// isPyBertPunct is the Python BasicTokenizer's _is_punctuation: ASCII
+// non-alphanumeric printable characters or any P* category.
+func isPyBertPunct(r rune) bool { return isBertPunct(r) }
+
+// rustLower appends the full lowercase mapping of r (Rust's
+// char::to_lowercase) to dst. Go's unicode.ToLower is the simple mapping;
+// the one unconditional multi-character lowercase mapping in
+// SpecialCasing.txt is U+0130.
+func rustLower(dst []rune, r rune) []rune {
+	if r == 0x130 {
+		return append(dst, 'i', 0x307)
+	}
+	return append(dst, unicode.ToLower(r))
+}
