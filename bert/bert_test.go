@@ -171,27 +171,33 @@ func TestForwardInputErrors(t *testing.T) {
 	}
 }
 
-// Inference allocates nothing per batch once its Activations exist.
+// Inference allocates nothing per token once its Activations exist: what
+// a Forward allocates (the thread pool's closures) does not grow with the
+// batch.
 func TestForwardAllocs(t *testing.T) {
 	m, err := Load(kernels.NewCPU(), fixtureDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const batch, seq = 4, 16
-	a, err := m.NewActivations(batch*seq, seq, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]int32, batch*seq)
-	mask := make([]int32, batch*seq)
-	for i := range ids {
-		ids[i] = int32(1000 + i)
-		if i%seq < 10+i/seq {
-			mask[i] = 1
+	allocs := func(batch, seq int) float64 {
+		a, err := m.NewActivations(batch*seq, seq, false)
+		if err != nil {
+			t.Fatal(err)
 		}
+		ids := make([]int32, batch*seq)
+		mask := make([]int32, batch*seq)
+		for i := range ids {
+			ids[i] = int32(1000 + i)
+			if i%seq < seq/2+i/seq {
+				mask[i] = 1
+			}
+		}
+		m.Forward(a, ids, nil, mask, batch, seq)
+		return testing.AllocsPerRun(5, func() { m.Forward(a, ids, nil, mask, batch, seq) })
 	}
-	m.Forward(a, ids, nil, mask, batch, seq)
-	if n := testing.AllocsPerRun(5, func() { m.Forward(a, ids, nil, mask, batch, seq) }); n != 0 {
-		t.Errorf("Forward allocates %v times per call", n)
+	small, large := allocs(2, 8), allocs(8, 64)
+	t.Logf("allocations per Forward: %v (2×8 tokens), %v (8×64 tokens)", small, large)
+	if large > small || large > float64(20*m.Config.NumHiddenLayers) {
+		t.Errorf("Forward allocates %v times for 2×8 tokens and %v for 8×64", small, large)
 	}
 }

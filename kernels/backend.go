@@ -149,16 +149,32 @@ type Backend interface {
 	MaskedMaxBackward(dx, dout, x Buf, mask []int32, batch, seq, cols, ldOut int)
 }
 
-// CPU is the Backend on this machine's processor.
+// CPU is the Backend on this machine's processor. Its methods run on a
+// Pool of threads (rows split across them) and are safe for concurrent
+// use.
 type CPU struct {
-	scratch sync.Pool // *[]float32 attention score rows
+	pool    *Pool
+	one     *Pool     // a single-thread Pool for GEMMs inside parallel loops
+	scratch sync.Pool // *[]float32 attention scores, one per parallel task
 }
 
-// NewCPU returns the CPU backend.
-func NewCPU() *CPU { return &CPU{} }
+// NewCPU returns the CPU backend on the Default pool.
+func NewCPU() *CPU { return NewCPUPool(Default()) }
 
-// Name implements Backend.
-func (*CPU) Name() string { return "cpu/generic" }
+// NewCPUPool returns a CPU backend running on p, to choose the number of
+// threads; a nil p means Default().
+func NewCPUPool(p *Pool) *CPU {
+	if p == nil {
+		p = Default()
+	}
+	return &CPU{pool: p, one: NewPool(1)}
+}
+
+// Pool returns the Pool c runs on.
+func (c *CPU) Pool() *Pool { return c.pool }
+
+// Name implements Backend: "cpu/" and the dispatch level in use.
+func (c *CPU) Name() string { return "cpu/" + Info().Level }
 
 // Alloc implements Backend.
 func (*CPU) Alloc(n int) (Buf, error) {
@@ -193,17 +209,24 @@ func (*CPU) Download(dst []float32, src Buf) error {
 func (*CPU) Sync() error { return nil }
 
 // Gemm implements Backend.
-func (*CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buf, lda int, b Buf, ldb int, beta float32, c Buf, ldc int) {
-	Sgemm(transA, transB, m, n, k, alpha, a.host, lda, b.host, ldb, beta, c.host, ldc)
+func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float32, a Buf, lda int, b Buf, ldb int, beta float32, cm Buf, ldc int) {
+	c.pool.Sgemm(transA, transB, m, n, k, alpha, a.host, lda, b.host, ldb, beta, cm.host, ldc)
 }
 
 // GemmStrided implements Backend.
-func (*CPU) GemmStrided(transA, transB bool, m, n, k int, alpha float32, a Buf, lda, strideA int, b Buf, ldb, strideB int, beta float32, c Buf, ldc, strideC int, batch int) {
-	SgemmStrided(transA, transB, m, n, k, alpha, a.host, lda, strideA, b.host, ldb, strideB, beta, c.host, ldc, strideC, batch)
+func (c *CPU) GemmStrided(transA, transB bool, m, n, k int, alpha float32, a Buf, lda, strideA int, b Buf, ldb, strideB int, beta float32, cm Buf, ldc, strideC int, batch int) {
+	c.pool.SgemmStrided(transA, transB, m, n, k, alpha, a.host, lda, strideA, b.host, ldb, strideB, beta, cm.host, ldc, strideC, batch)
 }
 
+// elemGrain is how many values an elementwise task takes at least: enough
+// to outweigh handing the task to another thread.
+const elemGrain = 1 << 14
+
+// rowGrain is the number of rows of cols values that make one task.
+func rowGrain(cols int) int { return max(1, elemGrain/max(cols, 1)) }
+
 // Gather implements Backend.
-func (*CPU) Gather(out, table Buf, ids []int32, cols int, beta float32) {
+func (c *CPU) Gather(out, table Buf, ids []int32, cols int, beta float32) {
 	if cols < 0 || len(ids)*cols > out.n {
 		panic(fmt.Sprintf("kernels: Gather: %d rows of %d into a Buf of %d", len(ids), cols, out.n))
 	}
@@ -218,50 +241,69 @@ func (*CPU) Gather(out, table Buf, ids []int32, cols int, beta float32) {
 		if id < 0 || int(id) >= rows {
 			panic(fmt.Sprintf("kernels: Gather: ids[%d] = %d outside the table's %d rows", i, id, rows))
 		}
-		src := table.host[int(id)*cols : int(id+1)*cols]
-		dst := out.host[i*cols : (i+1)*cols]
-		if beta == 0 {
-			copy(dst, src)
-		} else {
-			Axpy(1, src, dst)
-		}
 	}
+	c.pool.For(len(ids), rowGrain(cols), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			id := int(ids[i])
+			src := table.host[id*cols : (id+1)*cols]
+			dst := out.host[i*cols : (i+1)*cols]
+			if beta == 0 {
+				copy(dst, src)
+			} else {
+				Axpy(1, src, dst)
+			}
+		}
+	})
 }
 
 // AddBias implements Backend.
-func (*CPU) AddBias(x, bias Buf, rows, cols int) {
+func (c *CPU) AddBias(x, bias Buf, rows, cols int) {
 	if rows*cols > x.n || bias.n < cols {
 		panic(fmt.Sprintf("kernels: AddBias: %d×%d over a Buf of %d with a bias of %d", rows, cols, x.n, bias.n))
 	}
-	AddBias(x.host[:rows*cols], bias.host[:cols])
+	c.pool.For(rows, rowGrain(cols), func(lo, hi int) {
+		AddBias(x.host[lo*cols:hi*cols], bias.host[:cols])
+	})
 }
 
 // Add implements Backend.
-func (*CPU) Add(out, x, y Buf, n int) {
+func (c *CPU) Add(out, x, y Buf, n int) {
 	if n > out.n || n > x.n || n > y.n {
 		panic(fmt.Sprintf("kernels: Add: n = %d over Bufs of %d, %d, %d", n, out.n, x.n, y.n))
 	}
-	o, a, b := out.host[:n], x.host[:n], y.host[:n]
-	for i := range o {
-		o[i] = a[i] + b[i]
-	}
+	c.pool.For(n, elemGrain, func(lo, hi int) {
+		o, a, b := out.host[lo:hi], x.host[lo:hi], y.host[lo:hi]
+		switch {
+		case &o[0] == &a[0]:
+			Axpy(1, b, o)
+		case &o[0] == &b[0]:
+			Axpy(1, a, o)
+		default:
+			copy(o, a)
+			Axpy(1, b, o)
+		}
+	})
 }
 
 // LayerNorm implements Backend.
-func (*CPU) LayerNorm(out, mean, rstd, x, gamma, beta Buf, rows, cols int, eps float32) {
-	var m, r []float32
-	if mean.n > 0 {
-		m = mean.host[:rows]
-	}
-	if rstd.n > 0 {
-		r = rstd.host[:rows]
-	}
-	LayerNorm(out.host[:rows*cols], x.host[:rows*cols], gamma.host[:cols], beta.host[:cols], cols, eps, m, r)
+func (c *CPU) LayerNorm(out, mean, rstd, x, gamma, beta Buf, rows, cols int, eps float32) {
+	c.pool.For(rows, rowGrain(cols), func(lo, hi int) {
+		var m, r []float32
+		if mean.n > 0 {
+			m = mean.host[lo:hi]
+		}
+		if rstd.n > 0 {
+			r = rstd.host[lo:hi]
+		}
+		LayerNorm(out.host[lo*cols:hi*cols], x.host[lo*cols:hi*cols], gamma.host[:cols], beta.host[:cols], cols, eps, m, r)
+	})
 }
 
 // GELU implements Backend.
-func (*CPU) GELU(out, x Buf, n int) {
-	GELU(out.host[:n], x.host[:n])
+func (c *CPU) GELU(out, x Buf, n int) {
+	c.pool.For(n, elemGrain, func(lo, hi int) {
+		GELU(out.host[lo:hi], x.host[lo:hi])
+	})
 }
 
 // maskedScore is what Hugging Face's BERT adds to the scores of masked
@@ -292,33 +334,35 @@ func (c *CPU) Attention(ctx, probs, qkv Buf, mask []int32, batch, seq, heads, he
 		return
 	}
 	scale := float32(1 / math.Sqrt(float64(headDim)))
-	var scratch *[]float32
-	if !keep {
-		scratch = c.scores(seq * seq)
-		defer c.scratch.Put(scratch)
-	}
-	for b := range batch {
-		m := mask[b*seq : (b+1)*seq]
-		keys := prefixLen(m)
-		for h := range heads {
+	// One task per (sequence, head); each runs its two products on one
+	// thread, with its scores in cache.
+	c.pool.For(batch*heads, 1, func(lo, hi int) {
+		var scratch *[]float32
+		if !keep {
+			scratch = c.scores(seq * seq)
+			defer c.scratch.Put(scratch)
+		}
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/heads, bh%heads
+			m := mask[b*seq : (b+1)*seq]
 			base := b*seq*ld + h*headDim
 			q := qkv.host[base:]
 			k := qkv.host[base+hidden:]
 			v := qkv.host[base+2*hidden:]
 			var s []float32
 			if keep {
-				s = probs.host[(b*heads+h)*seq*seq : (b*heads+h+1)*seq*seq]
+				s = probs.host[bh*seq*seq : (bh+1)*seq*seq]
 			} else {
 				s = (*scratch)[:seq*seq]
 			}
 			out := ctx.host[b*seq*hidden+h*headDim:]
-			if keys >= 0 {
-				attendPrefix(out, hidden, s, q, k, v, ld, seq, keys, headDim, scale, keep)
+			if keys := prefixLen(m); keys > 0 {
+				c.attendPrefix(out, hidden, s, q, k, v, ld, seq, keys, headDim, scale, keep)
 			} else {
-				attendMasked(out, hidden, s, q, k, v, ld, seq, m, headDim, scale)
+				c.attendMasked(out, hidden, s, q, k, v, ld, seq, m, headDim, scale)
 			}
 		}
-	}
+	})
 }
 
 // scores returns scratch for n attention scores.
@@ -348,14 +392,8 @@ func prefixLen(m []int32) int {
 // attendPrefix computes one head of one sequence whose first keys tokens
 // are real and the rest padding. s is seq×seq with row stride seq; out
 // rows have stride ldOut.
-func attendPrefix(out []float32, ldOut int, s, q, k, v []float32, ld, seq, keys, headDim int, scale float32, keep bool) {
-	if keys == 0 {
-		// Every key masked: Hugging Face adds the same -MaxFloat32 to every
-		// score, so the softmax is uniform over all positions.
-		attendMasked(out, ldOut, s, q, k, v, ld, seq, make([]int32, seq), headDim, scale)
-		return
-	}
-	Sgemm(false, true, seq, keys, headDim, scale, q, ld, k, ld, 0, s, seq)
+func (c *CPU) attendPrefix(out []float32, ldOut int, s, q, k, v []float32, ld, seq, keys, headDim int, scale float32, keep bool) {
+	c.one.Sgemm(false, true, seq, keys, headDim, scale, q, ld, k, ld, 0, s, seq)
 	for i := range seq {
 		row := s[i*seq : (i+1)*seq]
 		Softmax(row[:keys], keys, nil)
@@ -363,13 +401,14 @@ func attendPrefix(out []float32, ldOut int, s, q, k, v []float32, ld, seq, keys,
 			clear(row[keys:])
 		}
 	}
-	Sgemm(false, false, seq, headDim, keys, 1, s, seq, v, ld, 0, out, ldOut)
+	c.one.Sgemm(false, false, seq, headDim, keys, 1, s, seq, v, ld, 0, out, ldOut)
 }
 
 // attendMasked is the general path: scores over every key, with
-// maskedScore added where mask is 0.
-func attendMasked(out []float32, ldOut int, s, q, k, v []float32, ld, seq int, mask []int32, headDim int, scale float32) {
-	Sgemm(false, true, seq, seq, headDim, scale, q, ld, k, ld, 0, s, seq)
+// maskedScore added where mask is 0. A mask of all zeros makes every score
+// equally -MaxFloat32, so the softmax is uniform, as in Hugging Face.
+func (c *CPU) attendMasked(out []float32, ldOut int, s, q, k, v []float32, ld, seq int, mask []int32, headDim int, scale float32) {
+	c.one.Sgemm(false, true, seq, seq, headDim, scale, q, ld, k, ld, 0, s, seq)
 	for i := range seq {
 		row := s[i*seq : (i+1)*seq]
 		mx := float32(math.Inf(-1))
@@ -390,11 +429,11 @@ func attendMasked(out []float32, ldOut int, s, q, k, v []float32, ld, seq int, m
 			row[j] *= inv
 		}
 	}
-	Sgemm(false, false, seq, headDim, seq, 1, s, seq, v, ld, 0, out, ldOut)
+	c.one.Sgemm(false, false, seq, headDim, seq, 1, s, seq, v, ld, 0, out, ldOut)
 }
 
 // MaskedMax implements Backend.
-func (*CPU) MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int) {
+func (c *CPU) MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int) {
 	if x.n < batch*seq*cols || len(mask) < batch*seq || (batch > 0 && out.n < (batch-1)*ldOut+cols) {
 		panic(fmt.Sprintf("kernels: MaskedMax: Bufs of %d (x), %d (out), mask of %d for batch=%d seq=%d cols=%d ldOut=%d",
 			x.n, out.n, len(mask), batch, seq, cols, ldOut))
