@@ -94,3 +94,41 @@ func BenchmarkSplitParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBertJapaneseV3Encode reports the throughput of the whole
+// bert-base-japanese-v3 tokenizer (NFKC, MeCab, WordPiece, [CLS]/[SEP])
+// loaded through tokenizer.Load, on one goroutine and with EncodeBatch
+// over GOMAXPROCS.
+func BenchmarkBertJapaneseV3Encode(b *testing.B) {
+	tok, err := tokenizer.Load(v3Dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := benchText(b)
+	n := 0
+	for _, s := range texts {
+		n += len(s)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		cpu := cpuSeconds()
+		for b.Loop() {
+			for _, s := range texts {
+				if _, err := tok.Encode(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if cpu := cpuSeconds() - cpu; cpu > 0 {
+			b.ReportMetric(float64(n)*float64(b.N)/1e6/cpu, "cpu-MB/s")
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		b.SetBytes(int64(n))
+		for b.Loop() {
+			if _, err := tokenizer.EncodeBatch(b.Context(), tok, texts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
