@@ -16,8 +16,8 @@ var ErrEmptyBatch = errors.New("empty batch")
 // with opts, and returns the encodings in the order of texts. If padding
 // applies — WithPadding among opts, or a padding section in the tokenizer
 // file — every encoding is padded to the same length (the longest of the
-// batch when the padding length is 0). An error names the index of the
-// text that failed; cancelling ctx stops the work early.
+// batch when the padding length is 0). An error is a *BatchError naming
+// the text that failed; cancelling ctx stops the work early.
 func EncodeBatch(ctx context.Context, tok Tokenizer, texts []string, opts ...EncodeOption) ([]*Encoding, error) {
 	if len(texts) == 0 {
 		return nil, fmt.Errorf("tokenizer: EncodeBatch: %w", ErrEmptyBatch)
@@ -71,7 +71,7 @@ func EncodeBatch(ctx context.Context, tok Tokenizer, texts []string, opts ...Enc
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("tokenizer: EncodeBatch: text %d: %w", i, err)
+			return nil, &BatchError{Index: i, Err: err}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -82,6 +82,18 @@ func EncodeBatch(ctx context.Context, tok Tokenizer, texts []string, opts ...Enc
 	}
 	return out, nil
 }
+
+// BatchError is EncodeBatch's error: which text failed, and why.
+type BatchError struct {
+	Index int // index of the text in the batch
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("tokenizer: EncodeBatch: text %d: %v", e.Index, e.Err)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
 
 // Pad pads encodings in place to a common length: p.Length, or the
 // longest of them when p.Length is 0, rounded up to a multiple of
