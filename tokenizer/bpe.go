@@ -8,8 +8,8 @@ import (
 // bpe is byte-pair encoding as Hugging Face runs it: a word starts as its
 // characters (with the continuing-subword prefix on all but the first and
 // the end-of-word suffix on the last), unknown characters become byte
-// tokens (byte_fallback) or the unknown token (fused when fuse_unk), and
-// then adjacent pairs merge, lowest merge rank first (leftmost on ties),
+// tokens (byte_fallback) or the unknown token (fused when fuse_unk; left
+// out altogether when the model has none), and then adjacent pairs merge, lowest merge rank first (leftmost on ties),
 // until no known pair remains.
 type bpe struct {
 	tokens       []string
@@ -134,7 +134,7 @@ func (m *bpe) tokenize(st *state, p piece) error {
 			}
 		}
 		if m.unk < 0 {
-			return fmt.Errorf("bpe: %q: %w", key, ErrUnknownToken)
+			continue // no unknown token: Hugging Face drops the character
 		}
 		switch {
 		case unkID >= 0 && m.fuseUnk:

@@ -117,70 +117,201 @@ func lowercase(st *state, p piece) piece {
 }
 
 // unicodeNormalize applies a Unicode normalization form, keeping only the
-// output characters keep accepts (nil keeps all). Each normalization
-// segment's output characters replace its input characters one for one;
-// extra ones are inserted, missing ones skipped, which is how Hugging
-// Face aligns them.
+// output characters keep accepts (nil keeps all), with Hugging Face's
+// alignments (the unicode-normalization-alignments crate): every source
+// character's decomposition has its first character replace it and the
+// rest inserted after it; canonical reordering carries those roles along;
+// a composed character replaces the first source character it absorbs and
+// removes the others.
 func unicodeNormalize(st *state, p piece, f norm.Form, keep func(rune) bool) piece {
 	src := st.text(p)
 	quick := f.QuickSpan(src)
-	if quick == len(src) && keep == nil {
+	if keep != nil {
+		for i := 0; i < quick; {
+			r, sz := utf8.DecodeRune(src[i:])
+			if !keep(r) {
+				quick = i
+				break
+			}
+			i += sz
+		}
+	}
+	if quick == len(src) {
 		return p
 	}
-	if keep != nil {
-		// Characters before quick are already normal; only the filter
-		// can change them, so start where either applies.
-		quick = 0
+	compose := f == norm.NFC || f == norm.NFKC
+	dform := norm.NFD
+	if f == norm.NFKC || f == norm.NFKD {
+		dform = norm.NFKD
 	}
 	w := st.rewrite(p)
 	w.keep(quick)
-	var it norm.Iter
-	it.Init(f, src[quick:])
-	prev := 0
-	for !it.Done() {
-		out := it.Next()
-		pos := it.Pos()
-		in := src[quick+prev : quick+pos]
-		prev = pos
-		if keep == nil && string(out) == string(in) {
-			w.keep(len(in))
+	var d, out []dchar
+	for i := quick; i < len(src); {
+		n := f.NextBoundary(src[i:], true)
+		if n <= 0 {
+			n = len(src) - i
+		}
+		seg := src[i : i+n]
+		i += n
+		if f.IsNormal(seg) && (keep == nil || allRunes(seg, keep)) {
+			w.keep(n)
 			continue
 		}
-		if keep != nil && string(out) == string(in) {
-			allKept := true
-			for _, r := range string(out) {
-				if !keep(r) {
-					allKept = false
-					break
-				}
-			}
-			if allKept {
-				w.keep(len(in))
-				continue
-			}
+		d = decomposeSeg(d[:0], seg, dform)
+		out = d
+		if compose {
+			out = composeSeg(out[:0:0], d, f.Bytes(seg))
 		}
-		end := w.pos + int32(len(in))
-		for _, r := range string(out) {
-			consumed := w.pos < end
-			if consumed {
+		for _, o := range out {
+			switch {
+			case o.n == 0:
+				if keep == nil || keep(o.r) {
+					w.insert(o.r)
+				}
+			case keep == nil || keep(o.r):
 				_, sz := w.peek()
-				if keep == nil || keep(r) {
-					w.begin()
-					a := st.aln[w.pos]
-					w.emit(r, a)
+				w.begin()
+				a := st.aln[w.pos]
+				w.emit(o.r, a)
+				w.pos += int32(sz)
+				for k := int32(1); k < o.n; k++ {
+					_, sz := w.peek()
 					w.pos += int32(sz)
-				} else {
+				}
+			default:
+				for k := int32(0); k < o.n; k++ {
+					_, sz := w.peek()
 					w.skip(sz)
 				}
-			} else if keep == nil || keep(r) {
-				w.insert(r)
 			}
-		}
-		if w.pos < end {
-			w.skip(int(end - w.pos))
 		}
 	}
 	return w.done()
+}
+
+func allRunes(b []byte, f func(rune) bool) bool {
+	for _, r := range string(b) {
+		if !f(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// dchar is one character of a decomposition: the rune, its canonical
+// combining class, and how many source characters it stands for (0 for a
+// character inserted by a decomposition).
+type dchar struct {
+	r   rune
+	ccc uint8
+	n   int32
+}
+
+func cccOf(r rune) uint8 {
+	var b [utf8.UTFMax]byte
+	k := utf8.EncodeRune(b[:], r)
+	return norm.NFD.Properties(b[:k]).CCC()
+}
+
+// decomposeSeg appends the full decomposition (canonical or compatibility)
+// of every character of seg, canonically reordered.
+func decomposeSeg(dst []dchar, seg []byte, dform norm.Form) []dchar {
+	for j := 0; j < len(seg); {
+		r, sz := utf8.DecodeRune(seg[j:])
+		start := len(dst)
+		if r >= 0xAC00 && r <= 0xD7A3 { // Hangul syllable: L V (T)
+			s := r - 0xAC00
+			dst = append(dst, dchar{r: 0x1100 + s/588, n: 1}, dchar{r: 0x1161 + (s%588)/28})
+			if t := s % 28; t != 0 {
+				dst = append(dst, dchar{r: 0x11A7 + t})
+			}
+		} else if dec := dform.Properties(seg[j:]).Decomposition(); dec != nil {
+			for k, dr := range string(dec) {
+				c := dchar{r: dr, ccc: cccOf(dr)}
+				if k == 0 {
+					c.n = 1
+				}
+				dst = append(dst, c)
+			}
+		} else {
+			dst = append(dst, dchar{r: r, ccc: cccOf(r), n: 1})
+		}
+		_ = start
+		j += sz
+	}
+	// Canonical ordering: stable sort of every run of non-starters by
+	// combining class.
+	for a := 0; a < len(dst); {
+		if dst[a].ccc == 0 {
+			a++
+			continue
+		}
+		b := a
+		for b < len(dst) && dst[b].ccc != 0 {
+			b++
+		}
+		run := dst[a:b]
+		for x := 1; x < len(run); x++ {
+			for y := x; y > 0 && run[y-1].ccc > run[y].ccc; y-- {
+				run[y-1], run[y] = run[y], run[y-1]
+			}
+		}
+		a = b
+	}
+	return dst
+}
+
+// composeSeg matches the composed form of a segment (composed, from
+// norm) against its decomposition d: each composed character takes the
+// decomposed characters it is made of (its own canonical decomposition,
+// found in order among those not yet taken) and stands for all their
+// source characters.
+func composeSeg(dst, d []dchar, composed []byte) []dchar {
+	var usedBuf [32]bool
+	used := usedBuf[:0]
+	if len(d) > len(usedBuf) {
+		used = make([]bool, len(d))
+	} else {
+		used = usedBuf[:len(d)]
+	}
+	next := 0
+	for _, o := range string(composed) {
+		for next < len(d) && used[next] {
+			next++
+		}
+		if next >= len(d) {
+			dst = append(dst, dchar{r: o})
+			continue
+		}
+		if d[next].r == o {
+			used[next] = true
+			dst = append(dst, d[next])
+			continue
+		}
+		var b [utf8.UTFMax]byte
+		k := utf8.EncodeRune(b[:], o)
+		parts := norm.NFD.Bytes(b[:k])
+		c := dchar{r: o}
+		j := next
+		for _, pr := range string(parts) {
+			for j < len(d) && (used[j] || d[j].r != pr) {
+				j++
+			}
+			if j == len(d) {
+				break
+			}
+			used[j] = true
+			c.n += d[j].n
+			j++
+		}
+		if c.n == 0 && !used[next] {
+			used[next] = true
+			c.n = d[next].n
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // formNormalizer is NFC, NFD, NFKC or NFKD.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -114,11 +115,31 @@ func (p *regexPattern) find(b []byte, dst []match) []match {
 	return dst
 }
 
-// Oniguruma's Unicode classes, spelled out for RE2.
-const (
-	onigSpace = `\t\n\x0B\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}`
-	onigWord  = `\p{L}\p{M}\p{Nd}\p{Pc}`
-)
+// Oniguruma's Unicode classes, spelled out for RE2. Its \w is the Unicode
+// "word" property: Alphabetic (letters, Nl, Other_Alphabetic), marks,
+// decimal digits, connector punctuation and the join controls.
+const onigSpace = `\t\n\x0B\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}`
+
+var onigWord = func() string {
+	var sb strings.Builder
+	sb.WriteString(`\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}`)
+	// Other_Alphabetic characters that are not marks (circled letters...).
+	for _, r16 := range unicode.Other_Alphabetic.R16 {
+		for c := rune(r16.Lo); c <= rune(r16.Hi); c += rune(r16.Stride) {
+			if !unicode.Is(unicode.M, c) {
+				fmt.Fprintf(&sb, `\x{%X}`, c)
+			}
+		}
+	}
+	for _, r32 := range unicode.Other_Alphabetic.R32 {
+		for c := rune(r32.Lo); c <= rune(r32.Hi); c += rune(r32.Stride) {
+			if !unicode.Is(unicode.M, c) {
+				fmt.Fprintf(&sb, `\x{%X}`, c)
+			}
+		}
+	}
+	return sb.String()
+}()
 
 // compileOnig translates an Oniguruma (Ruby syntax, UTF-8) pattern to RE2
 // and compiles it. Unsupported constructs are errors, never silent

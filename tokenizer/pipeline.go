@@ -175,7 +175,13 @@ func (t *Pipeline) encodeSequence(st *state, text string, seq int) error {
 			continue
 		}
 		if p.added >= 0 {
-			out = append(out, stok{id: p.added, str: t.vocab[p.added], off: st.origin(p.off, p.end), word: word, special: t.special[p.added]})
+			// The token string is the matched text (with the white space
+			// lstrip/rstrip took), as in Hugging Face.
+			s := t.vocab[p.added]
+			if b := st.text(p); string(b) != s {
+				s = string(b)
+			}
+			out = append(out, stok{id: p.added, str: s, off: st.origin(p.off, p.end), word: word, special: t.special[p.added]})
 			word++
 			continue
 		}

@@ -181,12 +181,13 @@ func isOnigSpace(r rune) bool {
 	return false
 }
 
-// isOnigWord is Oniguruma's Unicode \w.
+// isOnigWord is Oniguruma's Unicode \w: Alphabetic, marks, decimal
+// digits, connector punctuation and the join controls (ZWNJ, ZWJ).
 func isOnigWord(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == '_' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z')
 	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.Nd, unicode.Pc)
+	return unicode.In(r, unicode.L, unicode.Nl, unicode.M, unicode.Nd, unicode.Pc, unicode.Other_Alphabetic) || r == 0x200C || r == 0x200D
 }
 
 // splitPreTokenizer is Split: a pattern with a behavior, optionally

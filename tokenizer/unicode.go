@@ -81,14 +81,9 @@ func isRustNumeric(r rune) bool {
 	return unicode.IsNumber(r)
 }
 
-// isRegexWord is the regex crates' \w: letters, marks, decimal digits,
-// connector punctuation and the join controls.
-func isRegexWord(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r == '_' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z')
-	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.Nd, unicode.Pc) || r == 0x200C || r == 0x200D
-}
+// isRegexWord is the regex crates' \w (the Unicode word property, as
+// Oniguruma's).
+func isRegexWord(r rune) bool { return isOnigWord(r) }
 
 // isPyWhitespace is Python's str.isspace, which str.split() and str.strip()
 // use: categories Zs, Zl, Zp and bidirectional classes WS, B, S — which
