@@ -55,9 +55,11 @@ func runBenchBERT(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("bench bert: -batch, -seq and -threads must be positive")
 	}
 	runtime.GOMAXPROCS(*threads)
+	pool := kernels.NewPool(*threads)
+	defer pool.Close()
 
 	start := time.Now()
-	be := kernels.NewCPU()
+	be := kernels.NewCPUPool(pool)
 	m, err := bert.Load(be, *model)
 	if err != nil {
 		return fmt.Errorf("bench bert: %w", err)
