@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kotodama-ai/kotodama/data"
+	"github.com/kotodama-ai/kotodama/tokenizer"
 )
 
 func TestCJKBigrams(t *testing.T) {
@@ -243,6 +244,28 @@ func TestJSQuADBM25Reference(t *testing.T) {
 		got, _ := res.Metrics.Get(name)
 		if math.Abs(got-want) > 1e-12 {
 			t.Errorf("%s = %.16g, the Python reference gives %.16g", name, got, want)
+		}
+	}
+}
+
+func TestTokenizerTerms(t *testing.T) {
+	tok, err := tokenizer.Load("../testdata/golden/models/bert-tiny-ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "梅雨とは何季の一種か?"
+	enc, err := tok.Encode(text, tokenizer.WithoutSpecialTokens())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := TokenizerTerms(tok)
+	got, err := a.Terms([]string{"x"}, text)
+	if err != nil || !slices.Equal(got, append([]string{"x"}, enc.Tokens...)) || len(enc.Tokens) == 0 {
+		t.Errorf("Terms = %q, %v; tokens %q", got, err, enc.Tokens)
+	}
+	for _, term := range got {
+		if term == "[CLS]" || term == "[SEP]" {
+			t.Errorf("special token %s among the terms", term)
 		}
 	}
 }

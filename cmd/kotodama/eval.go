@@ -15,6 +15,7 @@ import (
 	"github.com/kotodama-ai/kotodama/data"
 	"github.com/kotodama-ai/kotodama/eval"
 	"github.com/kotodama-ai/kotodama/internal/progress"
+	"github.com/kotodama-ai/kotodama/tokenizer"
 )
 
 func init() {
@@ -96,6 +97,8 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, `print {"task":..,"metrics":{"ndcg@10":..,...}} (with -model and BM25: BM25's under "bm25") instead of a table`)
 	dir := fs.String("data", dataDir(), "datasets directory for the built-in task names ($KOTODAMA_DATA)")
 	title := fs.Bool("title", false, "index documents as \"title text\" rather than the text alone (JSQuAD and JaQuAD titles, JMTEB corpus titles)")
+	terms := fs.String("terms", "bigram", "BM25 terms: bigram (character bigrams, no dictionary) or tokenizer (the tokens of -tokenizer, else of -model's tokenizer)")
+	tokPath := fs.String("tokenizer", "", "tokenizer for -terms tokenizer: a tokenizer.json, vocab.txt or .model file, or a model directory")
 	k1 := fs.Float64("k1", 1.2, "BM25 k1 (term-frequency saturation)")
 	b := fs.Float64("b", 0.75, "BM25 b (document-length normalization)")
 	trec := fs.Bool("trec", false, "also report trec_eval's ndcg_cut@k (ideal DCG cut at k)")
@@ -119,6 +122,25 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	if !runBM25 && *model == "" {
 		return errors.New("eval retrieval: nothing to evaluate: give -model DIR, -bm25, or both")
 	}
+	bm25Opts := []eval.BM25Option{eval.WithK1(*k1), eval.WithB(*b)}
+	switch *terms {
+	case "bigram":
+	case "tokenizer":
+		src := *tokPath
+		if src == "" {
+			src = *model
+		}
+		if src == "" {
+			return errors.New("eval retrieval: -terms tokenizer needs -tokenizer PATH or -model DIR")
+		}
+		tok, err := tokenizer.Load(src)
+		if err != nil {
+			return fmt.Errorf("eval retrieval: %w", err)
+		}
+		bm25Opts = append(bm25Opts, eval.WithAnalyzer(eval.TokenizerTerms(tok)))
+	default:
+		return fmt.Errorf("eval retrieval: -terms %q, want bigram or tokenizer", *terms)
+	}
 	t, err := data.LoadRetrieval(*dir, *task)
 	if err != nil {
 		return loadErr(err, *dir)
@@ -139,7 +161,7 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	}
 	if runBM25 {
 		bar := progress.New(e.stderr, "bm25 index", int64(len(docs)), "docs")
-		ix, err := eval.NewBM25(ctx, docs, eval.WithK1(*k1), eval.WithB(*b), eval.WithIndexProgress(barFunc(bar)))
+		ix, err := eval.NewBM25(ctx, docs, append(bm25Opts, eval.WithIndexProgress(barFunc(bar)))...)
 		bar.Finish()
 		if err != nil {
 			return err

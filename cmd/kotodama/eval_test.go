@@ -81,6 +81,8 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-k", "0"}, "-k 0"},
 		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-b", "2", "-data", testData}, "b = 2"},
 		{[]string{"eval", "sts", "-task", "jsts-valid"}, "-model are required"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-terms", "words"}, "want bigram or tokenizer"},
+		{[]string{"eval", "retrieval", "-bm25", "-task", "jsquad-valid", "-terms", "tokenizer"}, "needs -tokenizer"},
 	} {
 		_, _, err := runVerb(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -101,5 +103,20 @@ func TestEvalTasks(t *testing.T) {
 		if !strings.Contains(out, ti.Name) {
 			t.Errorf("tasks list lacks %s", ti.Name)
 		}
+	}
+}
+
+func TestEvalRetrievalTokenizerTerms(t *testing.T) {
+	out, _, err := runVerb(t, "eval", "retrieval", "-bm25", "-data", testData, "-json",
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_retrieval",
+		"-terms", "tokenizer", "-tokenizer", "../../testdata/golden/models/bert-tiny-ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		System string `json:"system"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.System != "bm25(k1=1.2,b=0.75,tokenizer)" {
+		t.Errorf("%s: %v", out, err)
 	}
 }
