@@ -23,6 +23,7 @@ func avx2Impl() *impl {
 	im := *genericImpl
 	im.level = "avx2"
 	im.gemm = &avx2Gemm
+	vecAVX2(&im)
 	return &im
 }
 
@@ -32,5 +33,6 @@ func avx512Impl() *impl {
 	im := *avx2Impl()
 	im.level = "avx512"
 	im.gemm = &avx512Gemm
+	vecAVX512(&im)
 	return &im
 }

@@ -1,8 +1,9 @@
 package kernels
 
 // F16ToF32 converts IEEE 754 half-precision values (as their bit patterns)
-// to float32: dst[i] = float32(src[i]). Subnormals, infinities and NaN
-// payloads convert exactly.
+// to float32: dst[i] = float32(src[i]). Every value converts exactly;
+// NaNs keep their sign and payload and come out quiet (as the F16C
+// instruction makes them).
 func F16ToF32(dst []float32, src []uint16) {
 	active.f16ToF32(dst[:len(src)], src)
 }
