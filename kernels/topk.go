@@ -329,6 +329,9 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 	for q0 := 0; q0 < nq; q0 += gemmQueries {
 		qn := min(gemmQueries, nq-q0)
 		qs := q[q0*d : (q0+qn)*d]
+		if useGEMM {
+			qs = transposeQueries(qs, qn, d)
+		}
 		workers := make([]topKWorker, threads)
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -385,7 +388,8 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 type topKWorker struct {
 	im    *topKImpl
 	heaps []TopK
-	buf   []float32 // scores of one block: queries × rows
+	thr   []float32 // heaps[i].Threshold(), for the GEMM path's filter
+	buf   []float32 // scores of one block: rows × queries
 	rows  []float32 // one block converted to float32 (half-precision corpus)
 }
 
@@ -396,6 +400,10 @@ func (w *topKWorker) init(im *topKImpl, nq, k, rows, d int, gemm bool, x corpus)
 		w.heaps[i].Reset(k)
 	}
 	if gemm {
+		w.thr = make([]float32, nq)
+		for i := range w.thr {
+			w.thr[i] = w.heaps[i].Threshold()
+		}
 		w.buf = make([]float32, nq*rows)
 		if _, ok := x.(corpusF32); !ok {
 			w.rows = make([]float32, rows*d)
@@ -415,15 +423,42 @@ func (w *topKWorker) scanBlock(q []float32, x corpus, lo, hi, d int) {
 	}
 }
 
+// transposeQueries returns the d×nq transpose of the nq×d queries q: the
+// GEMM's right operand, which it then packs without transposing.
+func transposeQueries(q []float32, nq, d int) []float32 {
+	t := make([]float32, d*nq)
+	for i := range nq {
+		for l, v := range q[i*d : (i+1)*d] {
+			t[l*nq+i] = v
+		}
+	}
+	return t
+}
+
 // gemmBlock scores rows [lo, hi) against all queries with one GEMM,
-// S = Q·Xᵀ (queries × rows), and offers each query's row of S.
-func (w *topKWorker) gemmBlock(q []float32, x corpus, lo, hi, d int) {
+// S = X·Qᵀ (rows × queries, qt being Qᵀ), and offers each row's scores to
+// the queries whose threshold they reach. This orientation lets the GEMM
+// pack both operands by plain copies (the corpus rows and the transposed
+// queries), and the threshold test runs along a row of S, one vector of
+// queries at a time.
+func (w *topKWorker) gemmBlock(qt []float32, x corpus, lo, hi, d int) {
 	m := hi - lo
 	nq := len(w.heaps)
 	xb := x.f32Rows(w.rows, lo, hi, d)
-	s := w.buf[:nq*m]
-	Sgemm(false, true, nq, m, d, 1, q, d, xb, d, 0, s, m)
-	for i := range w.heaps {
-		w.heaps[i].pushScores(s[i*m:(i+1)*m], lo, w.im.firstAtLeast)
+	s := w.buf[:m*nq]
+	// One goroutine per GEMM: the search is already parallel over blocks.
+	serialPool.Sgemm(false, false, m, nq, d, 1, xb, d, qt, nq, 0, s, nq)
+	thr := w.thr
+	for r := range m {
+		row := s[r*nq : (r+1)*nq]
+		for j := 0; ; j++ {
+			j += w.im.firstAbove(row[j:], thr[j:])
+			if j >= nq {
+				break
+			}
+			h := &w.heaps[j]
+			h.Push(row[j], lo+r)
+			thr[j] = h.Threshold()
+		}
 	}
 }

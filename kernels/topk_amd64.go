@@ -2,13 +2,6 @@
 
 package kernels
 
-import (
-	"os"
-	"strings"
-
-	"github.com/klauspost/cpuid/v2"
-)
-
 // Assembly kernels (topk_amd64.s). Each computes four rows per step; n
 // must be a multiple of 4.
 
@@ -30,36 +23,30 @@ func firstAtLeastAVX512(x *float32, n int, t float32) int
 //go:noescape
 func firstAtLeastAVX2(x *float32, n int, t float32) int
 
+//go:noescape
+func firstAboveAVX512(x *float32, t *float32, n int) int
+
+//go:noescape
+func firstAboveAVX2(x *float32, t *float32, n int) int
+
 var topKImpls = []topKImpl{
 	{
-		name: "avx512",
-		ok: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL) &&
-			cpuLevelAllowed("avx512"),
+		name:         "avx512",
+		ok:           hasLevel("avx512"),
 		dotRows:      dotRowsAVX512,
 		dotRowsF16:   dotRowsF16AVX512,
 		firstAtLeast: firstAtLeastAVX512Go,
+		firstAbove:   firstAboveAVX512Go,
 	},
 	{
 		name:         "avx2",
-		ok:           cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C) && cpuLevelAllowed("avx2"),
+		ok:           hasLevel("avx2"),
 		dotRows:      dotRowsAVX2,
 		dotRowsF16:   dotRowsF16AVX2,
 		firstAtLeast: firstAtLeastAVX2Go,
+		firstAbove:   firstAboveAVX2Go,
 	},
 	topKGeneric,
-}
-
-// cpuLevelAllowed reports whether $KOTODAMA_CPU permits the SIMD level
-// name ("avx512" or "avx2"): unset allows every level the CPU has;
-// "avx2" caps at AVX2; "generic" (or "purego") forbids both.
-func cpuLevelAllowed(name string) bool {
-	switch strings.ToLower(os.Getenv("KOTODAMA_CPU")) {
-	case "generic", "purego", "none":
-		return false
-	case "avx2":
-		return name == "avx2"
-	}
-	return true
 }
 
 // The Go sides of the kernels: whole groups of four rows go to the
@@ -168,4 +155,28 @@ func firstAtLeastAVX2Go(x []float32, t float32) int {
 		}
 	}
 	return i + firstAtLeastGeneric(x[i:], t)
+}
+
+func firstAboveAVX512Go(x, t []float32) int {
+	t = t[:len(x)]
+	i := 0
+	if len(x) >= 16 {
+		i = firstAboveAVX512(&x[0], &t[0], len(x))
+		if i < len(x)&^15 {
+			return i
+		}
+	}
+	return i + firstAboveGeneric(x[i:], t[i:])
+}
+
+func firstAboveAVX2Go(x, t []float32) int {
+	t = t[:len(x)]
+	i := 0
+	if len(x) >= 8 {
+		i = firstAboveAVX2(&x[0], &t[0], len(x))
+		if i < len(x)&^7 {
+			return i
+		}
+	}
+	return i + firstAboveGeneric(x[i:], t[i:])
 }

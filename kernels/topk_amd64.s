@@ -585,6 +585,117 @@ fa2_none:
 	VZEROUPPER
 	RET
 
+// func firstAboveAVX512(x *float32, t *float32, n int) int
+//
+// The index of the first i < n with x[i] >= t[i], or n rounded down to a
+// multiple of 16 if none of those is (the Go side scans the rest).
+TEXT ·firstAboveAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	ANDQ $-16, CX
+	XORQ AX, AX
+
+fv512_loop32:
+	LEAQ     32(AX), DX
+	CMPQ     DX, CX
+	JG       fv512_loop16
+	VMOVUPS  (DI)(AX*4), Z0
+	VMOVUPS  64(DI)(AX*4), Z1
+	VCMPPS   $18, (SI)(AX*4), Z0, K1 // K1 = t[i] <= x[i] (LE_OQ: NaN false)
+	VCMPPS   $18, 64(SI)(AX*4), Z1, K2
+	KORTESTW K1, K2
+	JNZ      fv512_found32
+	MOVQ     DX, AX
+	JMP      fv512_loop32
+
+fv512_found32:
+	KMOVW K1, DX
+	TESTL DX, DX
+	JNZ   fv512_found
+	ADDQ  $16, AX
+	KMOVW K2, DX
+	JMP   fv512_found
+
+fv512_loop16:
+	CMPQ    AX, CX
+	JGE     fv512_none
+	VMOVUPS (DI)(AX*4), Z0
+	VCMPPS  $18, (SI)(AX*4), Z0, K1
+	KMOVW   K1, DX
+	TESTL   DX, DX
+	JNZ     fv512_found
+	ADDQ    $16, AX
+	JMP     fv512_loop16
+
+fv512_found:
+	BSFL DX, DX
+	ADDQ DX, AX
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+fv512_none:
+	MOVQ CX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func firstAboveAVX2(x *float32, t *float32, n int) int
+//
+// firstAboveAVX512 with 8-wide vectors: n is rounded down to a multiple
+// of 8.
+TEXT ·firstAboveAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ t+8(FP), DI
+	MOVQ n+16(FP), CX
+	ANDQ $-8, CX
+	XORQ AX, AX
+
+fv2_loop16:
+	LEAQ    16(AX), DX
+	CMPQ    DX, CX
+	JG      fv2_loop8
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS 32(DI)(AX*4), Y1
+	VCMPPS  $18, (SI)(AX*4), Y0, Y2
+	VCMPPS  $18, 32(SI)(AX*4), Y1, Y3
+	VORPS   Y2, Y3, Y4
+	VTESTPS Y4, Y4
+	JNZ     fv2_found16
+	MOVQ    DX, AX
+	JMP     fv2_loop16
+
+fv2_found16:
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       fv2_found
+	ADDQ      $8, AX
+	VMOVMSKPS Y3, DX
+	JMP       fv2_found
+
+fv2_loop8:
+	CMPQ      AX, CX
+	JGE       fv2_none
+	VMOVUPS   (DI)(AX*4), Y0
+	VCMPPS    $18, (SI)(AX*4), Y0, Y2
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       fv2_found
+	ADDQ      $8, AX
+	JMP       fv2_loop8
+
+fv2_found:
+	BSFL DX, DX
+	ADDQ DX, AX
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+fv2_none:
+	MOVQ CX, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // Eight all-ones lanes then eight zero lanes: the 8-lane window starting
 // at entry 8-t has its first t lanes set.
 DATA tailMask<>+0(SB)/4, $0xffffffff

@@ -55,15 +55,29 @@ func firstAtLeastGeneric(x []float32, t float32) int {
 	return len(x)
 }
 
-// topKImpl is one implementation of the top-k kernels. topKImpls (per
-// architecture) lists them best first; the first available one is used,
-// and tests run every available one.
+// firstAboveGeneric returns the first index i of x with x[i] >= t[i],
+// or len(x) if there is none (NaN never is); t is at least as long as x.
+func firstAboveGeneric(x, t []float32) int {
+	t = t[:len(x)]
+	for i, v := range x {
+		if v >= t[i] {
+			return i
+		}
+	}
+	return len(x)
+}
+
+// topKImpl is one implementation of the top-k kernels, named by the
+// dispatch level it belongs to. topKImpls (per architecture) lists them;
+// the one of the active level is used, and tests run every one the CPU
+// has.
 type topKImpl struct {
 	name         string
 	ok           bool
 	dotRows      func(dst, q, x []float32, ldx int)
 	dotRowsF16   func(dst, q []float32, x []uint16, ldx int)
 	firstAtLeast func(x []float32, t float32) int
+	firstAbove   func(x, t []float32) int
 }
 
 var topKGeneric = topKImpl{
@@ -72,17 +86,29 @@ var topKGeneric = topKImpl{
 	dotRows:      dotRowsGeneric,
 	dotRowsF16:   dotRowsF16Generic,
 	firstAtLeast: firstAtLeastGeneric,
+	firstAbove:   firstAboveGeneric,
 }
 
-// topK is the implementation in use, chosen once at start-up.
+// topK is the implementation of the active dispatch level (generic where
+// a level has no top-k kernels of its own, as NEON for now).
 var topK = func() topKImpl {
 	for _, im := range topKImpls {
-		if im.ok {
+		if im.ok && im.name == active.level {
 			return im
 		}
 	}
 	return topKGeneric
 }()
+
+// hasLevel reports whether the CPU and build run dispatch level name.
+func hasLevel(name string) bool {
+	for _, im := range levels {
+		if im.level == name {
+			return true
+		}
+	}
+	return false
+}
 
 func dotRows(dst, q, x []float32, ldx int)             { topK.dotRows(dst, q, x, ldx) }
 func dotRowsF16(dst, q []float32, x []uint16, ldx int) { topK.dotRowsF16(dst, q, x, ldx) }

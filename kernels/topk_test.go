@@ -123,6 +123,21 @@ func TestFirstAtLeast(t *testing.T) {
 				}
 			}
 		}
+		for n := 0; n <= 70; n++ {
+			for trial := 0; trial < 20; trial++ {
+				x, thr := make([]float32, n), make([]float32, n+3)
+				for i := range x {
+					x[i] = float32(r.IntN(100))
+					thr[i] = float32(r.IntN(130))
+					if r.IntN(9) == 0 {
+						x[i] = nan
+					}
+				}
+				if got, want := im.firstAbove(x, thr), firstAboveGeneric(x, thr); got != want {
+					t.Fatalf("%s firstAbove n=%d: got %d, want %d (x=%v t=%v)", im.name, n, got, want, x, thr)
+				}
+			}
+		}
 		if got := im.firstAtLeast(make([]float32, 40), float32(math.Inf(-1))); got != 0 {
 			t.Errorf("%s: -Inf threshold: got %d, want 0", im.name, got)
 		}
@@ -372,7 +387,7 @@ func BenchmarkDotRows(b *testing.B) {
 }
 
 func BenchmarkTopKDot(b *testing.B) {
-	for _, c := range []struct{ n, d, nq, k int }{{1 << 17, 768, 1, 10}, {1 << 15, 768, 64, 10}} {
+	for _, c := range []struct{ n, d, nq, k int }{{1 << 17, 768, 1, 10}, {1 << 15, 768, 64, 10}, {1 << 16, 768, 720, 10}} {
 		r := rand.New(rand.NewPCG(1, 1))
 		q := randVec(r, c.nq*c.d)
 		x := randVec(r, c.n*c.d)
