@@ -4,47 +4,103 @@ import "fmt"
 
 // The CPU Backend's training methods; the Backend interface documents
 // them. They wrap the slice functions of backward.go, dropout.go and
-// attention_backward.go.
+// attention_backward.go and run them on the Default pool. Every split is
+// one whose result does not depend on the number of threads — rows for
+// row-wise work, columns for sums over rows — so a run's weights are the
+// same bits whatever the machine's core count.
 
-// LayerNormBackward implements Backend.
+// rowGrain is the number of values worth handing to another thread.
+const rowGrain = 1 << 14
+
+// LayerNormBackward implements Backend: dx row by row, then dgamma and
+// dbeta column by column.
 func (*CPU) LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd Buf, rows, cols int) {
 	T := rows * cols
-	LayerNormBackward(dx.host[:T], dgamma.host[:cols], dbeta.host[:cols], dout.host[:T], x.host[:T], gamma.host[:cols], mean.host[:rows], rstd.host[:rows], cols)
+	dxh, doh, xh, g := dx.host[:T], dout.host[:T], x.host[:T], gamma.host[:cols]
+	m, r := mean.host[:rows], rstd.host[:rows]
+	dg, db := dgamma.host[:cols], dbeta.host[:cols]
+	if cols <= 0 || rows <= 0 {
+		return
+	}
+	// Column sums first: dx may alias dout.
+	Default().For(cols, 8, func(lo, hi int) {
+		for row := range rows {
+			mu, rs := m[row], r[row]
+			xr, dr := xh[row*cols+lo:row*cols+hi], doh[row*cols+lo:row*cols+hi]
+			for c, v := range xr {
+				dg[lo+c] += dr[c] * ((v - mu) * rs) // as LayerNormBackward rounds it
+				db[lo+c] += dr[c]
+			}
+		}
+	})
+	Default().For(rows, max(1, rowGrain/cols), func(lo, hi int) {
+		LayerNormBackward(dxh[lo*cols:hi*cols], nil, nil, doh[lo*cols:hi*cols], xh[lo*cols:hi*cols], g, m[lo:hi], r[lo:hi], cols)
+	})
 }
 
 // GELUBackward implements Backend.
 func (*CPU) GELUBackward(dx, dy, x Buf, n int) {
-	GELUBackward(dx.host[:n], dy.host[:n], x.host[:n])
+	d, y, xs := dx.host[:n], dy.host[:n], x.host[:n]
+	Default().For(n, rowGrain, func(lo, hi int) { GELUBackward(d[lo:hi], y[lo:hi], xs[lo:hi]) })
 }
 
-// BiasBackward implements Backend.
+// BiasBackward implements Backend, column by column.
 func (*CPU) BiasBackward(db, dy Buf, rows, cols int) {
-	BiasBackward(db.host[:cols], dy.host[:rows*cols])
+	d, y := db.host[:cols], dy.host[:rows*cols]
+	Default().For(cols, 8, func(lo, hi int) {
+		for r := range rows {
+			Axpy(1, y[r*cols+lo:r*cols+hi], d[lo:hi])
+		}
+	})
 }
 
-// ScatterAdd implements Backend.
+// ScatterAdd implements Backend, column by column, so repeated ids never
+// race and every table entry sums its rows in id order.
 func (*CPU) ScatterAdd(table, src Buf, ids []int32, cols int) {
-	ScatterAdd(table.host, src.host, ids, cols)
+	checkScatter(table.host, src.host, ids, cols)
+	t, s := table.host, src.host
+	Default().For(cols, 8, func(lo, hi int) {
+		for i, id := range ids {
+			Axpy(1, s[i*cols+lo:i*cols+hi], t[int(id)*cols+lo:int(id)*cols+hi])
+		}
+	})
 }
 
-// Dropout implements Backend.
+// Dropout implements Backend, slab by slab.
 func (*CPU) Dropout(out, x Buf, p float32, seed uint64, streams []uint64, size int) {
 	if len(streams)*size > x.n || len(streams)*size > out.n {
 		panic(fmt.Sprintf("kernels: Dropout: %d slabs of %d over Bufs of %d and %d", len(streams), size, x.n, out.n))
 	}
-	for i, s := range streams {
-		Dropout(out.host[i*size:(i+1)*size], x.host[i*size:(i+1)*size], p, seed, s)
-	}
+	Default().For(len(streams), max(1, rowGrain/max(1, size)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			Dropout(out.host[i*size:(i+1)*size], x.host[i*size:(i+1)*size], p, seed, streams[i])
+		}
+	})
 }
 
-// AttentionDropout implements Backend.
+// AttentionDropout implements Backend, sequence by sequence.
 func (*CPU) AttentionDropout(ctx, probs, qkv Buf, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
-	AttentionDropout(ctx.host, probs.host, qkv.host, batch, seq, heads, headDim, p, seed, streams)
+	checkAttention("AttentionDropout", ctx.host, probs.host, qkv.host, batch, seq, heads, headDim)
+	hidden := heads * headDim
+	Default().For(batch, 1, func(lo, hi int) {
+		AttentionDropout(ctx.host[lo*seq*hidden:hi*seq*hidden], probs.host[lo*heads*seq*seq:hi*heads*seq*seq],
+			qkv.host[lo*seq*3*hidden:hi*seq*3*hidden], hi-lo, seq, heads, headDim, p, seed, streams[lo*heads:hi*heads])
+	})
 }
 
-// AttentionBackward implements Backend.
+// AttentionBackward implements Backend, sequence by sequence.
 func (*CPU) AttentionBackward(dqkv, dctx, probs, qkv Buf, mask []int32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
-	AttentionBackward(dqkv.host, dctx.host, probs.host, qkv.host, mask, batch, seq, heads, headDim, p, seed, streams)
+	checkAttention("AttentionBackward", dctx.host, probs.host, qkv.host, batch, seq, heads, headDim)
+	hidden := heads * headDim
+	Default().For(batch, 1, func(lo, hi int) {
+		var st []uint64
+		if p != 0 {
+			st = streams[lo*heads : hi*heads]
+		}
+		AttentionBackward(dqkv.host[lo*seq*3*hidden:hi*seq*3*hidden], dctx.host[lo*seq*hidden:hi*seq*hidden],
+			probs.host[lo*heads*seq*seq:hi*heads*seq*seq], qkv.host[lo*seq*3*hidden:hi*seq*3*hidden],
+			mask[lo*seq:hi*seq], hi-lo, seq, heads, headDim, p, seed, st)
+	})
 }
 
 // MaskedMaxBackward implements Backend.

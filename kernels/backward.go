@@ -60,15 +60,16 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 }
 
 // GELUBackward sets dx = dout·GELU'(x) for the exact (erf) GELU,
-// GELU'(x) = Φ(x) + x·φ(x); dx may alias dout.
+// GELU'(x) = Φ(x) + x·φ(x); dx may alias dout. Φ and φ are evaluated in
+// float32 with the erf and exp of GELU's forward (erf32, exp32: errors
+// near 1e-7), not math.Erf, which would dominate a training step.
 func GELUBackward(dx, dout, x []float32) {
 	dx, dout = dx[:len(x)], dout[:len(x)]
 	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	for i, v := range x {
-		f := float64(v)
-		cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
-		pdf := invSqrt2Pi * math.Exp(-0.5*f*f)
-		dx[i] = dout[i] * float32(cdf+f*pdf)
+		cdf := 0.5 * (1 + erf32(v*(1/math.Sqrt2)))
+		pdf := invSqrt2Pi * exp32(-0.5*v*v)
+		dx[i] = dout[i] * (cdf + v*pdf)
 	}
 }
 
@@ -139,6 +140,13 @@ func Mul(out, x, y []float32) {
 // table[ids[i],:] += src[i,:] (rows of cols values): the backward pass of
 // an embedding lookup (Backend.Gather), where repeated ids accumulate.
 func ScatterAdd(table, src []float32, ids []int32, cols int) {
+	checkScatter(table, src, ids, cols)
+	for i, id := range ids {
+		Axpy(1, src[i*cols:(i+1)*cols], table[int(id)*cols:int(id+1)*cols])
+	}
+}
+
+func checkScatter(table, src []float32, ids []int32, cols int) {
 	if cols < 0 || len(src) < len(ids)*cols {
 		panic(fmt.Sprintf("kernels: ScatterAdd: %d rows of %d from a slice of %d", len(ids), cols, len(src)))
 	}
@@ -150,7 +158,6 @@ func ScatterAdd(table, src []float32, ids []int32, cols int) {
 		if id < 0 || int(id) >= rows {
 			panic(fmt.Sprintf("kernels: ScatterAdd: ids[%d] = %d outside the table's %d rows", i, id, rows))
 		}
-		Axpy(1, src[i*cols:(i+1)*cols], table[int(id)*cols:int(id+1)*cols])
 	}
 }
 

@@ -221,3 +221,64 @@ func TestScatterAddIsGatherAdjoint(t *testing.T) {
 		t.Fatalf("unused row 1 got %v", dt[3:6])
 	}
 }
+
+// TestCPUTrainingMethodsMatchSerial: the parallel Backend methods give
+// exactly the serial slice functions' bits, at sizes that split across
+// threads, so training results do not depend on the core count.
+func TestCPUTrainingMethodsMatchSerial(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	const rows, cols = 1031, 64
+	T := rows * cols
+	be := NewCPU()
+	x := to32(rnd(r, T, 1, 0))
+	dout := to32(rnd(r, T, 1, 0))
+	gamma := to32(rnd(r, cols, 0.5, 1))
+	beta := to32(rnd(r, cols, 0.5, 0))
+	mean, rstd, out := make([]float32, rows), make([]float32, rows), make([]float32, T)
+	LayerNorm(out, x, gamma, beta, cols, 1e-12, mean, rstd)
+
+	dx1, dg1, db1 := make([]float32, T), make([]float32, cols), make([]float32, cols)
+	LayerNormBackward(dx1, dg1, db1, dout, x, gamma, mean, rstd, cols)
+	dx2, dg2, db2 := make([]float32, T), make([]float32, cols), make([]float32, cols)
+	be.LayerNormBackward(HostBuf(dx2), HostBuf(dg2), HostBuf(db2), HostBuf(dout), HostBuf(x), HostBuf(gamma), HostBuf(mean), HostBuf(rstd), rows, cols)
+	same := func(name string, a, b []float32) {
+		t.Helper()
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d]: serial %v, parallel %v", name, i, a[i], b[i])
+			}
+		}
+	}
+	same("dx", dx1, dx2)
+	same("dgamma", dg1, dg2)
+	same("dbeta", db1, db2)
+
+	g1, g2 := make([]float32, T), make([]float32, T)
+	GELUBackward(g1, dout, x)
+	be.GELUBackward(HostBuf(g2), HostBuf(dout), HostBuf(x), T)
+	same("gelu", g1, g2)
+
+	b1, b2 := make([]float32, cols), make([]float32, cols)
+	BiasBackward(b1, dout)
+	be.BiasBackward(HostBuf(b2), HostBuf(dout), rows, cols)
+	same("bias", b1, b2)
+
+	ids := make([]int32, rows)
+	for i := range ids {
+		ids[i] = int32(r.IntN(50)) // many repeats
+	}
+	t1, t2 := make([]float32, 50*cols), make([]float32, 50*cols)
+	ScatterAdd(t1, dout, ids, cols)
+	be.ScatterAdd(HostBuf(t2), HostBuf(dout), ids, cols)
+	same("scatter", t1, t2)
+
+	streams := make([]uint64, rows)
+	d1 := make([]float32, T)
+	for i := range streams {
+		streams[i] = uint64(3 * i)
+		Dropout(d1[i*cols:(i+1)*cols], x[i*cols:(i+1)*cols], 0.2, 9, streams[i])
+	}
+	d2 := make([]float32, T)
+	be.Dropout(HostBuf(d2), HostBuf(x), 0.2, 9, streams, cols)
+	same("dropout", d1, d2)
+}

@@ -103,26 +103,36 @@ func (o *AdamW) Step(lr float64) error {
 	bc2sqrt := float32(math.Sqrt(bc2))
 	b1, b2 := float32(c.beta1), float32(c.beta2)
 	eps := float32(c.eps)
+	pool := kernels.Default()
 	for i, p := range o.params {
-		w := p.Value.Host()
+		w, g, m, v := p.Value.Host(), p.Grad.Host(), o.m[i], o.v[i]
+		decay := float32(1)
 		if o.decay[i] && c.wd != 0 {
-			kernels.Scale(float32(1-lr*c.wd), w)
+			decay = float32(1 - lr*c.wd)
 		}
-		adamwUpdate(w, p.Grad.Host(), o.m[i], o.v[i], b1, b2, eps, step, bc2sqrt)
+		pool.For(len(w), 1<<14, func(lo, hi int) {
+			adamwUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], decay, b1, b2, eps, step, bc2sqrt)
+		})
 	}
 	return nil
 }
 
-// adamwUpdate is the element loop of Step:
+// adamwUpdate is the element loop of Step, rounding as torch's two
+// passes (p.mul_(decay), then the Adam update) do:
 //
-//	m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g²;  w -= step*m/(√v/bc2sqrt + eps)
-func adamwUpdate(w, g, m, v []float32, b1, b2, eps, step, bc2sqrt float32) {
+//	m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g²
+//	w = w*decay;  w -= step*m/(√v/bc2sqrt + eps)
+func adamwUpdate(w, g, m, v []float32, decay, b1, b2, eps, step, bc2sqrt float32) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
 	for k := range w {
 		gk := g[k]
 		mk := b1*m[k] + (1-b1)*gk
 		vk := b2*v[k] + (1-b2)*gk*gk
 		m[k], v[k] = mk, vk
-		w[k] -= step * mk / (float32(math.Sqrt(float64(vk)))/bc2sqrt + eps)
+		wk := w[k]
+		if decay != 1 {
+			wk *= decay
+		}
+		w[k] = wk - step*mk/(float32(math.Sqrt(float64(vk)))/bc2sqrt+eps)
 	}
 }
