@@ -17,6 +17,10 @@ import (
 //	probs [batch, heads, seq, seq]
 //	ctx   [batch, seq, heads, headDim]
 func AttentionDropout(ctx, probs, qkv []float32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
+	attentionDropout(Default(), ctx, probs, qkv, batch, seq, heads, headDim, p, seed, streams)
+}
+
+func attentionDropout(pool *Pool, ctx, probs, qkv []float32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
 	hidden := heads * headDim
 	ld := 3 * hidden
 	checkAttention("AttentionDropout", ctx, probs, qkv, batch, seq, heads, headDim)
@@ -29,7 +33,7 @@ func AttentionDropout(ctx, probs, qkv []float32, batch, seq, heads, headDim int,
 			P := probs[(b*heads+h)*seq*seq : (b*heads+h+1)*seq*seq]
 			dropoutProbs(pd, P, seq, p, seed, streams[b*heads+h])
 			v := qkv[b*seq*ld+2*hidden+h*headDim:]
-			Sgemm(false, false, seq, headDim, seq, 1, pd, seq, v, ld, 0, ctx[b*seq*hidden+h*headDim:], hidden)
+			pool.Sgemm(false, false, seq, headDim, seq, 1, pd, seq, v, ld, 0, ctx[b*seq*hidden+h*headDim:], hidden)
 		}
 	}
 }
@@ -47,6 +51,10 @@ func AttentionDropout(ctx, probs, qkv []float32, batch, seq, heads, headDim int,
 //
 // Masked keys have P = 0 and so get dK = dV = 0.
 func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
+	attentionBackward(Default(), dqkv, dctx, probs, qkv, mask, batch, seq, heads, headDim, p, seed, streams)
+}
+
+func attentionBackward(pool *Pool, dqkv, dctx, probs, qkv []float32, mask []int32, batch, seq, heads, headDim int, p float32, seed uint64, streams []uint64) {
 	hidden := heads * headDim
 	ld := 3 * hidden
 	checkAttention("AttentionBackward", dctx, probs, qkv, batch, seq, heads, headDim)
@@ -65,7 +73,7 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 	for b := range batch {
 		// Right padding: keys past the prefix have P = 0; leave them out of
 		// the products and zero their dK, dV.
-		keys := maskPrefix(mask[b*seq : (b+1)*seq])
+		keys := prefixLen(mask[b*seq : (b+1)*seq])
 		if keys <= 0 {
 			keys = seq
 		}
@@ -81,9 +89,9 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 				Pk = pd
 			}
 			// dV[keys] = P'[:, :keys]ᵀ · dctx
-			Sgemm(true, false, keys, headDim, seq, 1, Pk, seq, dc, hidden, 0, dv, ld)
+			pool.Sgemm(true, false, keys, headDim, seq, 1, Pk, seq, dc, hidden, 0, dv, ld)
 			// dP[:, :keys] = dctx · V[:keys]ᵀ
-			Sgemm(false, true, seq, keys, headDim, 1, dc, hidden, v, ld, 0, dP, seq)
+			pool.Sgemm(false, true, seq, keys, headDim, 1, dc, hidden, v, ld, 0, dP, seq)
 			for i := range seq {
 				row := dP[i*seq : i*seq+keys]
 				if p != 0 {
@@ -99,8 +107,8 @@ func AttentionBackward(dqkv, dctx, probs, qkv []float32, mask []int32, batch, se
 				}
 			}
 			// dQ = s·dS·K,  dK[keys] = s·dSᵀ·Q
-			Sgemm(false, false, seq, headDim, keys, scale, dP, seq, k, ld, 0, dq, ld)
-			Sgemm(true, false, keys, headDim, seq, scale, dP, seq, q, ld, 0, dk, ld)
+			pool.Sgemm(false, false, seq, headDim, keys, scale, dP, seq, k, ld, 0, dq, ld)
+			pool.Sgemm(true, false, keys, headDim, seq, scale, dP, seq, q, ld, 0, dk, ld)
 			for j := keys; j < seq; j++ {
 				clear(dk[j*ld : j*ld+headDim])
 				clear(dv[j*ld : j*ld+headDim])
@@ -149,19 +157,4 @@ func checkAttention(op string, ctx, probs, qkv []float32, batch, seq, heads, hea
 		panic(fmt.Sprintf("kernels: %s: qkv of %d, ctx of %d, probs of %d for batch=%d seq=%d heads=%d headDim=%d",
 			op, len(qkv), len(ctx), len(probs), batch, seq, heads, headDim))
 	}
-}
-
-// maskPrefix returns the number of leading ones of a 0/1 mask when every
-// later entry is zero, or -1 when the mask is not of that form.
-func maskPrefix(m []int32) int {
-	n := 0
-	for n < len(m) && m[n] != 0 {
-		n++
-	}
-	for _, v := range m[n:] {
-		if v != 0 {
-			return -1
-		}
-	}
-	return n
 }

@@ -28,6 +28,7 @@ type AdamW struct {
 type adamwConfig struct {
 	beta1, beta2, eps, wd float64
 	noDecay               func(name string) bool
+	pool                  *kernels.Pool
 }
 
 // AdamWOption configures an AdamW.
@@ -51,6 +52,9 @@ func WithNoDecay(f func(name string) bool) AdamWOption {
 	return func(c *adamwConfig) { c.noDecay = f }
 }
 
+// WithPool runs the update on p's threads (default kernels.Default()).
+func WithPool(p *kernels.Pool) AdamWOption { return func(c *adamwConfig) { c.pool = p } }
+
 // NewAdamW returns an optimizer over params with zeroed moments.
 func NewAdamW(params []Param, opts ...AdamWOption) (*AdamW, error) {
 	cfg := adamwConfig{beta1: 0.9, beta2: 0.999, eps: 1e-8, wd: 0.01, noDecay: NoDecay}
@@ -64,6 +68,9 @@ func NewAdamW(params []Param, opts ...AdamWOption) (*AdamW, error) {
 		return nil, fmt.Errorf("train: AdamW eps %v and weight decay %v must not be negative", cfg.eps, cfg.wd)
 	case cfg.noDecay == nil:
 		cfg.noDecay = func(string) bool { return false }
+	}
+	if cfg.pool == nil {
+		cfg.pool = kernels.Default()
 	}
 	if err := checkParams(params); err != nil {
 		return nil, err
@@ -103,7 +110,7 @@ func (o *AdamW) Step(lr float64) error {
 	bc2sqrt := float32(math.Sqrt(bc2))
 	b1, b2 := float32(c.beta1), float32(c.beta2)
 	eps := float32(c.eps)
-	pool := kernels.Default()
+	pool := c.pool
 	for i, p := range o.params {
 		w, g, m, v := p.Value.Host(), p.Grad.Host(), o.m[i], o.v[i]
 		decay := float32(1)

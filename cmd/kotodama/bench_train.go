@@ -71,14 +71,15 @@ func runBenchTrain(ctx context.Context, e *env, args []string) error {
 	case *seq > 512:
 		return fmt.Errorf("bench train: -seq %d exceeds 512 positions", *seq)
 	}
-	runtime.GOMAXPROCS(*threads)
+	threadPool := kernels.NewPool(*threads)
+	defer threadPool.Close()
 	c := shape
 	c.ModelType, c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize = "bert", 32768, 512, 2
 	c.HiddenAct, c.LayerNormEps, c.PositionEmbeddingType = "gelu", 1e-12, "absolute"
 	if *dropout {
 		c.HiddenDropoutProb, c.AttentionProbsDropoutProb = 0.1, 0.1
 	}
-	be := kernels.NewCPU()
+	be := kernels.NewCPUPool(threadPool)
 	m, err := bert.New(be, c)
 	if err != nil {
 		return fmt.Errorf("bench train: %w", err)
@@ -92,7 +93,7 @@ func runBenchTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt, err := train.NewAdamW(enc.Params(), train.WithWeightDecay(0.01))
+	opt, err := train.NewAdamW(enc.Params(), train.WithWeightDecay(0.01), train.WithPool(threadPool))
 	if err != nil {
 		return err
 	}
