@@ -127,6 +127,7 @@ func (m *Model) LoadWeights(f *safetensors.File) error {
 			if err := t.Float32s(dst); err != nil {
 				return fmt.Errorf("bert: %w", err)
 			}
+			f.Evict(name)
 			continue
 		}
 		if cap(tmp) < p.Buf.Len() {
@@ -138,6 +139,7 @@ func (m *Model) LoadWeights(f *safetensors.File) error {
 		if err := m.Backend.Upload(p.Buf, tmp[:p.Buf.Len()]); err != nil {
 			return fmt.Errorf("bert: uploading %s: %w", name, err)
 		}
+		f.Evict(name)
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ type shard struct {
 	data  []byte // the data section
 	hdr   *header
 	unmap func() error
+	// mapped is the whole file when it is memory-mapped (nil otherwise),
+	// for Evict.
+	mapped []byte
 }
 
 // Open opens a safetensors file, memory-mapping it where the platform
@@ -99,10 +102,16 @@ func openShard(name string) (*shard, error) {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	sh, err := newShard(name, b, unmap)
-	if err != nil && unmap != nil {
-		unmap()
+	if err != nil {
+		if unmap != nil {
+			unmap()
+		}
+		return nil, err
 	}
-	return sh, err
+	if unmap != nil {
+		sh.mapped = b
+	}
+	return sh, nil
 }
 
 func newShard(name string, b []byte, unmap func() error) (*shard, error) {
@@ -230,6 +239,23 @@ func (f *File) Tensor(name string) (Tensor, error) {
 // Has reports whether the file holds a tensor of that name.
 func (f *File) Has(name string) bool { _, ok := f.tensors[name]; return ok }
 
+// Evict tells the operating system that the named tensor's bytes are not
+// needed for now, so their pages leave the process's resident memory (a
+// loader calls it after converting each tensor, which keeps the peak
+// memory of loading near the size of the converted weights). The tensor
+// stays valid: a later read brings the pages back from the file. Evict
+// does nothing for files read into memory, and for names not in f.
+func (f *File) Evict(name string) {
+	loc, ok := f.tensors[name]
+	if !ok || loc.sh.mapped == nil || loc.e.end == loc.e.begin {
+		return
+	}
+	whole := loc.sh.mapped
+	// The data section ends the mapping.
+	base := int64(len(whole) - len(loc.sh.data))
+	evict(whole, base+loc.e.begin, base+loc.e.end)
+}
+
 // Close releases the file's memory. Tensors obtained from f must not be
 // used afterwards.
 func (f *File) Close() error {
@@ -239,7 +265,7 @@ func (f *File) Close() error {
 			errs = append(errs, sh.unmap())
 			sh.unmap = nil
 		}
-		sh.data = nil
+		sh.data, sh.mapped = nil, nil
 	}
 	f.tensors = nil
 	return errors.Join(errs...)

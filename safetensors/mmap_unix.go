@@ -34,3 +34,15 @@ func mapFile(name string) ([]byte, func() error, error) {
 	}
 	return b, func() error { return unix.Munmap(b) }, nil
 }
+
+// evict drops the pages of b[lo:hi] (widened to whole pages) from
+// resident memory; the mapping is read-only and file-backed, so they are
+// read back on the next access.
+func evict(b []byte, lo, hi int64) {
+	page := int64(os.Getpagesize())
+	lo = lo / page * page
+	hi = min((hi+page-1)/page*page, int64(len(b)))
+	if lo < hi {
+		unix.Madvise(b[lo:hi], unix.MADV_DONTNEED)
+	}
+}

@@ -321,3 +321,29 @@ func TestGoldenFiles(t *testing.T) {
 		}
 	}
 }
+
+// Evict leaves the tensor readable.
+func TestEvict(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.safetensors")
+	vals := make([]float32, 5000)
+	for i := range vals {
+		vals[i] = float32(i)
+	}
+	if err := WriteFile(p, []Tensor{Float32("a", []int{5000}, vals), Float32("b", []int{3}, []float32{1, 2, 3})}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Evict("a")
+	f.Evict("missing")
+	for _, n := range []string{"a", "b"} {
+		tt, _ := f.Tensor(n)
+		got := make([]float32, tt.NumElements())
+		if err := tt.Float32s(got); err != nil || got[len(got)-1] != float32(len(got)-1)+map[string]float32{"a": 0, "b": 1}[n] {
+			t.Errorf("%s after Evict: %v (%v)", n, got[len(got)-1], err)
+		}
+	}
+}
