@@ -21,7 +21,7 @@ import (
 //	offset  size  header field
 //	     0     8  magic "KTDMIDX\x00"
 //	     8     4  format version (1)
-//	    12     4  metric: 0 inner product, 1 cosine
+//	    12     4  metric: 0 inner product, 1 cosine, 2 L2
 //	    16     4  dtype: 0 float32, 1 float16
 //	    20     4  dim, the vector dimension (> 0)
 //	    24     8  count, the number of rows n
@@ -40,7 +40,9 @@ import (
 //	section      at                          size
 //	vectors      128                         n·dim·(4 or 2): row-major rows as float32
 //	                                         or IEEE half bits; cosine rows normalized
-//	norms        align8(128 + vectors)       4·n: each row's L2 norm (float32) as added
+//	norms        align8(128 + vectors)       4·n: each row's squared L2 norm (float32 of
+//	                                         the float64 sum): of the row as added for
+//	                                         cosine, of the row as stored otherwise
 //	id offsets   norms + align8(4·n)         8·(n+1): uint64, first 0, non-decreasing
 //	id bytes     id offsets + 8·(n+1)        row i's id is bytes [off[i], off[i+1])
 //
@@ -150,7 +152,7 @@ func decodeHeader(b []byte, size int64, name string) (*header, error) {
 	}
 	count := le.Uint64(b[24:])
 	switch {
-	case h.metric != InnerProduct && h.metric != Cosine:
+	case !h.metric.valid():
 		return nil, fmt.Errorf("%w: %s: unknown metric %d", ErrCorrupt, name, h.metric)
 	case h.dtype != Float32 && h.dtype != Float16:
 		return nil, fmt.Errorf("%w: %s: unknown dtype %d", ErrCorrupt, name, h.dtype)
@@ -207,7 +209,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	}
 	vec := x.vectorBytes()
 	h.vecSum = crc32.Checksum(vec, castagnoli)
-	norms := le32Bytes(x.norms)
+	norms := le32Bytes(x.sqNorms)
 	h.normSum = crc32.Checksum(norms, castagnoli)
 	offs := le64Bytes(x.idOff)
 	h.idSum = crc32.Update(crc32.Checksum(offs, castagnoli), castagnoli, x.idData)
@@ -361,7 +363,10 @@ func parse(b []byte, name string, unmap func() error, opts []Option) (*Index, er
 	} else {
 		x.f32 = viewF32(vec)
 	}
-	x.norms = viewF32(norms)
+	x.sqNorms = viewF32(norms)
+	if h.metric == L2 {
+		x.bias = appendBias(make([]float32, 0, n), x.sqNorms)
+	}
 	x.idOff = viewU64(offs)
 	x.idData = ids[:len(ids):len(ids)]
 	prev := uint64(0)

@@ -18,7 +18,11 @@
 // cos_sim, so a zero vector scores 0 against everything. Cosine indexes
 // normalize rows once, when they are added (their original norms are
 // kept), and queries when they are searched. Results are ordered by
-// descending score; exact ties go to the row added first.
+// descending score; exact ties go to the row added first. An L2 index
+// ranks by squared Euclidean distance instead, ascending, computed as
+// ‖q‖² + ‖x‖² - 2⟨q, x⟩ from the GEMM's inner products and the stored
+// norms (FAISS's method; float32 rounding can blur distances between
+// nearly coincident points).
 //
 // A search with many queries runs as a GEMM of the queries against blocks
 // of the corpus with the selection fused in (the score matrix is never
@@ -75,7 +79,8 @@ var (
 	ErrClosed = errors.New("index: index is closed")
 )
 
-// Metric is how a query and a stored vector are scored; higher is better.
+// Metric is how a query and a stored vector are scored: higher is better
+// for InnerProduct and Cosine; L2 is a distance, lower is better.
 type Metric uint32
 
 const (
@@ -83,30 +88,40 @@ const (
 	InnerProduct Metric = 0
 	// Cosine scores ⟨q/max(‖q‖,1e-12), x/max(‖x‖,1e-12)⟩.
 	Cosine Metric = 1
+	// L2 ranks by squared Euclidean distance ‖q-x‖², smallest first;
+	// Hit.Score is that distance.
+	L2 Metric = 2
 )
 
-// String returns "ip" or "cosine".
+// String returns "ip", "cosine" or "l2".
 func (m Metric) String() string {
 	switch m {
 	case InnerProduct:
 		return "ip"
 	case Cosine:
 		return "cosine"
+	case L2:
+		return "l2"
 	}
 	return fmt.Sprintf("Metric(%d)", uint32(m))
 }
 
 // ParseMetric parses the names String returns ("inner_product" and "dot"
-// also mean InnerProduct, "cos" Cosine).
+// also mean InnerProduct, "cos" Cosine, "euclidean" L2).
 func ParseMetric(s string) (Metric, error) {
 	switch s {
 	case "ip", "inner_product", "dot":
 		return InnerProduct, nil
 	case "cosine", "cos":
 		return Cosine, nil
+	case "l2", "euclidean":
+		return L2, nil
 	}
-	return 0, fmt.Errorf("index: unknown metric %q (want cosine or ip)", s)
+	return 0, fmt.Errorf("index: unknown metric %q (want cosine, ip or l2)", s)
 }
+
+// valid reports whether m is one of the metrics.
+func (m Metric) valid() bool { return m == InnerProduct || m == Cosine || m == L2 }
 
 // DType is how stored vectors are held in memory and on disk.
 type DType uint32
@@ -142,7 +157,8 @@ type Hit struct {
 	ID string
 	// Row is the row number: rows are numbered from 0 in the order added.
 	Row int
-	// Score is the inner product or cosine similarity.
+	// Score is the inner product, the cosine similarity, or for L2 the
+	// squared Euclidean distance.
 	Score float32
 }
 
@@ -181,7 +197,12 @@ type Index struct {
 
 	f32   []float32 // n×dim, when dtype is Float32
 	f16   []uint16  // n×dim, when dtype is Float16
-	norms []float32 // n: each row's L2 norm as added
+	// sqNorms[j] is ‖x_j‖² (float32 of the float64 sum): of the row as
+	// added for Cosine, of the row as stored otherwise.
+	sqNorms []float32
+	// bias[j] = -‖x_j‖²/2 (from sqNorms) for L2: the search ranks by
+	// ⟨q, x_j⟩ + bias[j], which orders by ascending ‖q - x_j‖².
+	bias []float32
 	// Row i's id is idData[idOff[i]:idOff[i+1]]; idOff has n+1 entries.
 	idOff  []uint64
 	idData []byte
@@ -195,7 +216,7 @@ func New(dim int, metric Metric, opts ...Option) (*Index, error) {
 	if dim <= 0 {
 		return nil, fmt.Errorf("%w: dimension %d must be positive", ErrDim, dim)
 	}
-	if metric != InnerProduct && metric != Cosine {
+	if !metric.valid() {
 		return nil, fmt.Errorf("index: New: unknown metric %d", metric)
 	}
 	var c config
@@ -244,7 +265,7 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 	if ids != nil && len(ids) != rows {
 		return fmt.Errorf("index: Add: %d ids for %d rows", len(ids), rows)
 	}
-	norms := make([]float32, rows)
+	sq := make([]float32, rows) // squared norms
 	for r := range rows {
 		row := vectors[r*d : (r+1)*d]
 		var ss float64
@@ -257,7 +278,10 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 			}
 			ss += float64(v) * float64(v)
 		}
-		norms[r] = float32(math.Sqrt(ss))
+		sq[r] = float32(ss)
+		if x.metric == L2 && math.IsInf(float64(sq[r]), 0) {
+			return fmt.Errorf("%w: Add: row %d: its squared norm %g overflows float32", ErrNotFinite, r, ss)
+		}
 	}
 
 	x.mu.Lock()
@@ -265,7 +289,7 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 	if x.closed {
 		return ErrClosed
 	}
-	// Grow row storage once; the scratch row holds a normalized row.
+	// The scratch row holds a normalized row.
 	var scratch []float32
 	if x.metric == Cosine {
 		scratch = make([]float32, d)
@@ -276,7 +300,7 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 		if x.metric == Cosine {
 			// Divide (not multiply by the reciprocal) as torch does: a
 			// row and its power-of-two multiple normalize bit-identically.
-			den := max(norms[r], normEps)
+			den := max(float32(math.Sqrt(float64(sq[r]))), normEps)
 			for l, v := range row {
 				scratch[l] = v / den
 			}
@@ -285,11 +309,18 @@ func (x *Index) Add(vectors []float32, ids []string) error {
 		if x.dtype == Float16 {
 			kernels.F32ToF16(h, row)
 			x.f16 = append(x.f16, h...)
+			if x.metric != Cosine {
+				// Keep the norm of the row as stored: L2 ranks with it.
+				sq[r] = halfSqNorm(h)
+			}
 		} else {
 			x.f32 = append(x.f32, row...)
 		}
 	}
-	x.norms = append(x.norms, norms...)
+	x.sqNorms = append(x.sqNorms, sq...)
+	if x.metric == L2 {
+		x.bias = appendBias(x.bias, sq)
+	}
 	for r := range rows {
 		if ids != nil {
 			x.idData = append(x.idData, ids[r]...)
@@ -318,12 +349,16 @@ func (x *Index) Grow(n int) {
 	} else {
 		x.f32 = slices.Grow(x.f32, n*x.dim)
 	}
-	x.norms = slices.Grow(x.norms, n)
+	x.sqNorms = slices.Grow(x.sqNorms, n)
+	if x.metric == L2 {
+		x.bias = slices.Grow(x.bias, n)
+	}
 	x.idOff = slices.Grow(x.idOff, n)
 }
 
-// Search returns the k rows scoring highest against query (Dim long),
-// best first; fewer when the index has fewer than k rows.
+// Search returns the k rows scoring best against query (Dim long), best
+// first (highest score; for L2 smallest distance); fewer when the index
+// has fewer than k rows.
 func (x *Index) Search(query []float32, k int) ([]Hit, error) {
 	if len(query) != x.dim {
 		return nil, fmt.Errorf("%w: query has %d values, the index dimension is %d", ErrDim, len(query), x.dim)
@@ -353,6 +388,15 @@ func (x *Index) SearchBatch(ctx context.Context, queries []float32, k int) ([][]
 		}
 	}
 	q := queries
+	var qq []float64 // ‖q‖² per query, for L2
+	if x.metric == L2 {
+		qq = make([]float64, nq)
+		for i := range qq {
+			for _, v := range queries[i*d : (i+1)*d] {
+				qq[i] += float64(v) * float64(v)
+			}
+		}
+	}
 	if x.metric == Cosine {
 		q = make([]float32, len(queries))
 		for i := range nq {
@@ -375,9 +419,9 @@ func (x *Index) SearchBatch(ctx context.Context, queries []float32, k int) ([][]
 	}
 	var err error
 	if x.dtype == Float16 {
-		err = kernels.TopKDotF16(ctx, ids, scores, q, x.f16, nq, n, d, kk, threads)
+		err = kernels.TopKDotF16(ctx, ids, scores, q, x.f16, x.bias, nq, n, d, kk, threads)
 	} else {
-		err = kernels.TopKDot(ctx, ids, scores, q, x.f32, nq, n, d, kk, threads)
+		err = kernels.TopKDot(ctx, ids, scores, q, x.f32, x.bias, nq, n, d, kk, threads)
 	}
 	if err != nil {
 		return nil, err
@@ -390,11 +434,38 @@ func (x *Index) SearchBatch(ctx context.Context, queries []float32, k int) ([][]
 			if r < 0 {
 				break
 			}
-			hits = append(hits, Hit{ID: string(x.idData[x.idOff[r]:x.idOff[r+1]]), Row: r, Score: scores[i*kk+j]})
+			s := scores[i*kk+j]
+			if x.metric == L2 {
+				// ‖q‖² - 2(⟨q,x⟩ - ‖x‖²/2), never below 0.
+				s = float32(max(0, qq[i]-2*float64(s)))
+			}
+			hits = append(hits, Hit{ID: string(x.idData[x.idOff[r]:x.idOff[r+1]]), Row: r, Score: s})
 		}
 		res[i] = hits
 	}
 	return res, nil
+}
+
+// appendBias appends -‖x‖²/2 for each squared norm, the L2 ranking term
+// (exact: halving is). It depends only on the stored squared norms, so an
+// index built and one opened from its file rank identically.
+func appendBias(bias, sqNorms []float32) []float32 {
+	for _, v := range sqNorms {
+		bias = append(bias, -0.5*v)
+	}
+	return bias
+}
+
+// halfSqNorm is the squared norm of a half-precision row, accumulated in
+// float64.
+func halfSqNorm(h []uint16) float32 {
+	var ss float64
+	f := make([]float32, len(h))
+	kernels.F16ToF32(f, h)
+	for _, v := range f {
+		ss += float64(v) * float64(v)
+	}
+	return float32(ss)
 }
 
 // normalize writes v / max(‖v‖, 1e-12) into dst, with the norm
@@ -419,7 +490,7 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
-	x.f32, x.f16, x.norms, x.idOff, x.idData = nil, nil, nil, nil, nil
+	x.f32, x.f16, x.sqNorms, x.bias, x.idOff, x.idData = nil, nil, nil, nil, nil, nil
 	if x.unmap != nil {
 		err := x.unmap()
 		x.unmap = nil

@@ -30,6 +30,15 @@ func cosine64(q, x []float32) float64 {
 	return qx / max(math.Sqrt(qq), 1e-12) / max(math.Sqrt(xx), 1e-12)
 }
 
+func dist64(q, x []float32) float64 {
+	var s float64
+	for i := range q {
+		d := float64(q[i]) - float64(x[i])
+		s += d * d
+	}
+	return s
+}
+
 func ip64(q, x []float32) float64 {
 	var s float64
 	for i := range q {
@@ -153,7 +162,7 @@ func TestSearchProperties(t *testing.T) {
 				q[i*c.d+l] = src[l] + float32(r.NormFloat64())*0.1
 			}
 		}
-		for _, metric := range []Metric{Cosine, InnerProduct} {
+		for _, metric := range []Metric{Cosine, InnerProduct, L2} {
 			for _, half := range []bool{false, true} {
 				var opts []Option
 				if half {
@@ -183,7 +192,7 @@ func TestSearchProperties(t *testing.T) {
 					kernels.F32ToF16(h, stored)
 					kernels.F16ToF32(stored, h)
 				}
-				class := ipClass
+				class := ipClass // identical rows: also an L2 tie
 				if metric == Cosine {
 					class = cosClass
 				}
@@ -203,17 +212,34 @@ func TestSearchProperties(t *testing.T) {
 						normalize(qn, qi)
 					}
 					for j := range all {
+						if metric == L2 {
+							// Negated, so that higher is better as checkHits
+							// expects.
+							all[j] = -dist64(qi, stored[j*c.d:(j+1)*c.d])
+							absMax = max(absMax, ip64(qi, qi)+ip64(stored[j*c.d:(j+1)*c.d], stored[j*c.d:(j+1)*c.d]))
+							continue
+						}
 						all[j] = ip64(qn, stored[j*c.d:(j+1)*c.d])
 						absMax = max(absMax, math.Abs(all[j]))
 					}
 					tol := 4 * float64(c.d) * 0x1p-24 * max(absMax, 1) * 4
+					neg := func(h []Hit) []Hit {
+						if metric != L2 {
+							return h
+						}
+						out := slices.Clone(h)
+						for i := range out {
+							out[i].Score = -out[i].Score
+						}
+						return out
+					}
 					name := fmt.Sprintf("%v n=%d d=%d %v half=%v query %d", c, c.n, c.d, metric, half, i)
-					checkHits(t, name+" batch", batch[i], all, c.k, equiv, tol)
+					checkHits(t, name+" batch", neg(batch[i]), all, c.k, equiv, tol)
 					single, err := ix.Search(qi, c.k)
 					if err != nil {
 						t.Fatal(err)
 					}
-					checkHits(t, name+" single", single, all, c.k, equiv, tol)
+					checkHits(t, name+" single", neg(single), all, c.k, equiv, tol)
 				}
 			}
 		}
@@ -343,7 +369,7 @@ func sameResults(t *testing.T, name string, a, b *Index, q []float32, k int) {
 // index is mapped from.
 func TestSaveOpen(t *testing.T) {
 	dir := t.TempDir()
-	for _, metric := range []Metric{Cosine, InnerProduct} {
+	for _, metric := range []Metric{Cosine, InnerProduct, L2} {
 		for _, half := range []bool{false, true} {
 			ix, x := buildIndex(t, metric, half, 333, 20)
 			q := x[:5*20]
@@ -371,7 +397,7 @@ func TestSaveOpen(t *testing.T) {
 				}
 				sameResults(t, name, ix, o, q, 7)
 			}
-			if !slices.Equal(opened.norms, ix.norms) || opened.ID(13) != ix.ID(13) {
+			if !slices.Equal(opened.sqNorms, ix.sqNorms) || opened.ID(13) != ix.ID(13) {
 				t.Fatalf("%s: norms or ids differ after the round trip", name)
 			}
 			// Saving over the mapped file leaves the mapping intact.
@@ -538,7 +564,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestMetricNames(t *testing.T) {
-	for _, s := range []string{"cosine", "ip"} {
+	for _, s := range []string{"cosine", "ip", "l2"} {
 		m, err := ParseMetric(s)
 		if err != nil || m.String() != s {
 			t.Errorf("%s: %v %v", s, m, err)
@@ -546,5 +572,26 @@ func TestMetricNames(t *testing.T) {
 	}
 	if _, err := ParseMetric("l3"); err == nil {
 		t.Error("ParseMetric(l3): no error")
+	}
+}
+
+func TestL2Small(t *testing.T) {
+	for _, half := range []bool{false, true} {
+		var opts []Option
+		if half {
+			opts = append(opts, WithFloat16())
+		}
+		ix, _ := New(2, L2, opts...)
+		if err := ix.Add([]float32{0, 0, 3, 4, 1, 1}, nil); err != nil {
+			t.Fatal(err)
+		}
+		hits, err := ix.Search([]float32{1, 0}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Hit{{"0", 0, 1}, {"2", 2, 1}, {"1", 1, 20}}
+		if !slices.Equal(hits, want) {
+			t.Errorf("half=%v: got %v, want %v", half, hits, want)
+		}
 	}
 }

@@ -227,8 +227,9 @@ func checkRows(name string, n, d, lenX, ldx int) {
 }
 
 // TopKDot finds, for each of the nq queries (rows of q, nq×d), the k rows
-// of the corpus x (n×d, row-major) with the largest inner product. It
-// writes query i's row numbers and scores best first into
+// of the corpus x (n×d, row-major) with the largest inner product, plus
+// bias[j] for row j when bias is not nil (with bias[j] = -‖x_j‖²/2 that
+// is the order of ascending Euclidean distance). It writes query i's row numbers and scores best first into
 // ids[i*k:(i+1)*k] and scores[i*k:(i+1)*k]; exact ties go to the lower row
 // number. When fewer than k rows have a score (n < k, or NaN scores, which
 // are never returned) the remaining slots hold id -1 and score -Inf.
@@ -237,20 +238,20 @@ func checkRows(name string, n, d, lenX, ldx int) {
 // threads ≤ 0) by corpus blocks. It returns ctx.Err() if ctx is done
 // before the search ends, leaving ids and scores unspecified. Sizes that
 // cannot describe the problem panic, as for Sgemm.
-func TopKDot(ctx context.Context, ids []int, scores []float32, q, x []float32, nq, n, d, k, threads int) error {
-	checkTopK("TopKDot", ids, scores, len(q), len(x), nq, n, d, k)
-	return topKDot(ctx, &topK, ids, scores, q, corpusF32(x), nq, n, d, k, threads)
+func TopKDot(ctx context.Context, ids []int, scores []float32, q, x, bias []float32, nq, n, d, k, threads int) error {
+	checkTopK("TopKDot", ids, scores, len(q), len(x), bias, nq, n, d, k)
+	return topKDot(ctx, &topK, ids, scores, q, corpusF32(x), bias, nq, n, d, k, threads)
 }
 
 // TopKDotF16 is TopKDot over a corpus of IEEE half-precision values (as
 // their bit patterns). Scores are exact float32 inner products of the
 // float32 queries with the stored half-precision rows.
-func TopKDotF16(ctx context.Context, ids []int, scores []float32, q []float32, x []uint16, nq, n, d, k, threads int) error {
-	checkTopK("TopKDotF16", ids, scores, len(q), len(x), nq, n, d, k)
-	return topKDot(ctx, &topK, ids, scores, q, corpusF16(x), nq, n, d, k, threads)
+func TopKDotF16(ctx context.Context, ids []int, scores []float32, q []float32, x []uint16, bias []float32, nq, n, d, k, threads int) error {
+	checkTopK("TopKDotF16", ids, scores, len(q), len(x), bias, nq, n, d, k)
+	return topKDot(ctx, &topK, ids, scores, q, corpusF16(x), bias, nq, n, d, k, threads)
 }
 
-func checkTopK(name string, ids []int, scores []float32, lenQ, lenX, nq, n, d, k int) {
+func checkTopK(name string, ids []int, scores []float32, lenQ, lenX int, bias []float32, nq, n, d, k int) {
 	switch {
 	case nq < 0 || n < 0 || d < 0:
 		panic(fmt.Sprintf("kernels: %s: negative size nq=%d n=%d d=%d", name, nq, n, d))
@@ -264,6 +265,8 @@ func checkTopK(name string, ids []int, scores []float32, lenQ, lenX, nq, n, d, k
 		panic(fmt.Sprintf("kernels: %s: len(ids) = %d < nq*k = %d", name, len(ids), nq*k))
 	case len(scores) < nq*k:
 		panic(fmt.Sprintf("kernels: %s: len(scores) = %d < nq*k = %d", name, len(scores), nq*k))
+	case bias != nil && len(bias) < n:
+		panic(fmt.Sprintf("kernels: %s: len(bias) = %d < n = %d", name, len(bias), n))
 	}
 }
 
@@ -309,7 +312,7 @@ const (
 	gemmMinBatch = 8 // from this many queries on, the GEMM path is faster
 )
 
-func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q []float32, x corpus, nq, n, d, k, threads int) error {
+func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q []float32, x corpus, bias []float32, nq, n, d, k, threads int) error {
 	if nq == 0 {
 		return ctx.Err()
 	}
@@ -338,6 +341,7 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 		for w := range workers {
 			wk := &workers[w]
 			wk.init(im, qn, k, rowsPer, d, useGEMM, x)
+			wk.bias = bias
 			run := func() {
 				defer wg.Done()
 				for {
@@ -388,6 +392,7 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 type topKWorker struct {
 	im    *topKImpl
 	heaps []TopK
+	bias  []float32 // added to row j's scores, or nil
 	thr   []float32 // heaps[i].Threshold(), for the GEMM path's filter
 	buf   []float32 // scores of one block: rows × queries
 	rows  []float32 // one block converted to float32 (half-precision corpus)
@@ -419,6 +424,11 @@ func (w *topKWorker) scanBlock(q []float32, x corpus, lo, hi, d int) {
 	s := w.buf[:hi-lo]
 	for i := range w.heaps {
 		x.dotRows(w.im, s, q[i*d:(i+1)*d], lo, d)
+		if w.bias != nil {
+			for j, b := range w.bias[lo:hi] {
+				s[j] += b
+			}
+		}
 		w.heaps[i].pushScores(s, lo, w.im.firstAtLeast)
 	}
 }
@@ -451,6 +461,12 @@ func (w *topKWorker) gemmBlock(qt []float32, x corpus, lo, hi, d int) {
 	thr := w.thr
 	for r := range m {
 		row := s[r*nq : (r+1)*nq]
+		if w.bias != nil {
+			b := w.bias[lo+r]
+			for j := range row {
+				row[j] += b
+			}
+		}
 		for j := 0; ; j++ {
 			j += w.im.firstAbove(row[j:], thr[j:])
 			if j >= nq {

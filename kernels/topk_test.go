@@ -241,21 +241,33 @@ func TestTopKDotExact(t *testing.T) {
 			}
 			h := make([]uint16, len(x))
 			F32ToF16(h, x) // exact: halves of small integers
-			for _, half := range []bool{false, true} {
+			// A bias of small integers keeps every score exact.
+			biasVals := make([]float32, c.n)
+			for i := range biasVals {
+				biasVals[i] = float32(r.IntN(5) - 2)
+			}
+			for variant := range 3 {
+				half, bias := variant == 1, []float32(nil)
+				if variant == 2 {
+					bias = biasVals
+				}
 				ids := make([]int, c.nq*c.k)
 				sc := make([]float32, c.nq*c.k)
 				var corp corpus = corpusF32(x)
 				if half {
 					corp = corpusF16(h)
 				}
-				if err := topKDot(ctx, im, ids, sc, q, corp, c.nq, c.n, c.d, c.k, c.threads); err != nil {
+				if err := topKDot(ctx, im, ids, sc, q, corp, bias, c.nq, c.n, c.d, c.k, c.threads); err != nil {
 					t.Fatal(err)
 				}
-				name := fmt.Sprintf("%s half=%v n=%d d=%d nq=%d k=%d threads=%d", im.name, half, c.n, c.d, c.nq, c.k, c.threads)
+				name := fmt.Sprintf("%s half=%v bias=%v n=%d d=%d nq=%d k=%d threads=%d", im.name, half, bias != nil, c.n, c.d, c.nq, c.k, c.threads)
 				for qi := 0; qi < c.nq; qi++ {
 					all := make([]float64, c.n)
 					for i := range all {
 						all[i], _ = dotRef(q[qi*c.d:(qi+1)*c.d], x[i*c.d:(i+1)*c.d])
+						if bias != nil {
+							all[i] += float64(bias[i])
+						}
 					}
 					want := naiveTopK(all, c.k)
 					for j := 0; j < c.k; j++ {
@@ -293,7 +305,7 @@ func TestTopKDotRandom(t *testing.T) {
 			x := randVec(r, c.n*c.d)
 			ids := make([]int, c.nq*c.k)
 			sc := make([]float32, c.nq*c.k)
-			if err := topKDot(ctx, im, ids, sc, q, corpusF32(x), c.nq, c.n, c.d, c.k, 2); err != nil {
+			if err := topKDot(ctx, im, ids, sc, q, corpusF32(x), nil, c.nq, c.n, c.d, c.k, 2); err != nil {
 				t.Fatal(err)
 			}
 			for qi := 0; qi < c.nq; qi++ {
@@ -330,7 +342,7 @@ func TestTopKDotCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	q, x := make([]float32, 4*8), make([]float32, 100*8)
-	err := TopKDot(ctx, make([]int, 4*3), make([]float32, 4*3), q, x, 4, 100, 8, 3, 2)
+	err := TopKDot(ctx, make([]int, 4*3), make([]float32, 4*3), q, x, nil, 4, 100, 8, 3, 2)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -338,12 +350,12 @@ func TestTopKDotCancel(t *testing.T) {
 
 func TestTopKDotPanics(t *testing.T) {
 	for name, f := range map[string]func(){
-		"k=0": func() { TopKDot(context.Background(), nil, nil, nil, nil, 0, 0, 4, 0, 1) },
+		"k=0": func() { TopKDot(context.Background(), nil, nil, nil, nil, nil, 0, 0, 4, 0, 1) },
 		"short q": func() {
-			TopKDot(context.Background(), make([]int, 2), make([]float32, 2), make([]float32, 3), make([]float32, 8), 1, 2, 4, 2, 1)
+			TopKDot(context.Background(), make([]int, 2), make([]float32, 2), make([]float32, 3), make([]float32, 8), nil, 1, 2, 4, 2, 1)
 		},
 		"short ids": func() {
-			TopKDot(context.Background(), make([]int, 1), make([]float32, 2), make([]float32, 4), make([]float32, 8), 1, 2, 4, 2, 1)
+			TopKDot(context.Background(), make([]int, 1), make([]float32, 2), make([]float32, 4), make([]float32, 8), nil, 1, 2, 4, 2, 1)
 		},
 		"ldx < d": func() { DotRows(make([]float32, 2), make([]float32, 4), make([]float32, 8), 3) },
 	} {
@@ -395,7 +407,7 @@ func BenchmarkTopKDot(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/d=%d/q=%d/k=%d", c.n, c.d, c.nq, c.k), func(b *testing.B) {
 			b.SetBytes(int64(4 * c.n * c.d))
 			for b.Loop() {
-				TopKDot(context.Background(), ids, sc, q, x, c.nq, c.n, c.d, c.k, 0)
+				TopKDot(context.Background(), ids, sc, q, x, nil, c.nq, c.n, c.d, c.k, 0)
 			}
 			b.ReportMetric(2*float64(c.n*c.d*c.nq)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

@@ -48,7 +48,7 @@ func benchSearch(ctx context.Context, e *env, args []string) error {
 	threads := fs.Int("threads", 0, "search goroutines (0: one per CPU)")
 	repeat := fs.Int("repeat", 1, "searches to time; the best is reported")
 	seed := fs.Uint64("seed", 1, "random seed of the data")
-	metricName := fs.String("metric", "ip", "score: ip (as the peer) or cosine")
+	metricName := fs.String("metric", "ip", "score: ip (as the peer), cosine or l2")
 	f16 := fs.Bool("f16", false, "store the corpus in half precision")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	if err := fs.Parse(args); err != nil {

@@ -29,12 +29,12 @@ func init() {
 }
 
 func runIndex(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "index", "index -vectors FILE [-dim N] [-ids FILE] -out FILE [-metric cosine|ip] [-f16] [-json]")
+	fs := newFlags(e, "index", "index -vectors FILE [-dim N] [-ids FILE] -out FILE [-metric cosine|ip|l2] [-f16] [-json]")
 	out := fs.String("out", "", "index file to write (required)")
 	vecPath := fs.String("vectors", "", "precomputed vectors: a .npy array (float32, float16 or float64; n×dim) or raw little-endian float32 (needs -dim)")
 	dim := fs.Int("dim", 0, "vector dimension of a raw float32 -vectors file (checked against an NPY file's shape if given)")
 	idsPath := fs.String("ids", "", "file of row ids, one per line, in the order of the vectors (default: the row numbers 0, 1, ...)")
-	metricName := fs.String("metric", "cosine", "score: cosine (rows normalized as sentence-transformers cos_sim) or ip (inner product)")
+	metricName := fs.String("metric", "cosine", "score: cosine (rows normalized as sentence-transformers cos_sim), ip (inner product) or l2 (squared Euclidean distance, smallest first)")
 	f16 := fs.Bool("f16", false, "store vectors in half precision (half the memory and file size; scores are float32 from the stored halves)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	if err := fs.Parse(args); err != nil {
