@@ -195,8 +195,8 @@ type Index struct {
 	threads int
 	n       int
 
-	f32   []float32 // n×dim, when dtype is Float32
-	f16   []uint16  // n×dim, when dtype is Float16
+	f32 []float32 // n×dim, when dtype is Float32
+	f16 []uint16  // n×dim, when dtype is Float16
 	// sqNorms[j] is ‖x_j‖² (float32 of the float64 sum): of the row as
 	// added for Cosine, of the row as stored otherwise.
 	sqNorms []float32
