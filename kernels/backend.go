@@ -116,6 +116,15 @@ type Backend interface {
 	// sentence-transformers' max pooling does: masked positions count as
 	// -1e9. x is [batch, seq, cols]; out row b starts at out[b*ldOut].
 	MaskedMax(out, x Buf, mask []int32, batch, seq, cols, ldOut int)
+	// Softmax replaces each row of x (rows×cols) by its softmax, as the
+	// package-level Softmax without a mask. Cross-attention (latent
+	// attention pooling) uses it between its two products.
+	Softmax(x Buf, rows, cols int)
+	// GEGLU is the gated-GELU unit of GLU feed-forwards in the layout of
+	// NV-Embed's FeedForward: each row of x (rows×2·cols) is [a | g], and
+	// out[r,c] = a[r,c]·GELU(g[r,c]) with the exact (erf) GELU
+	// (out is rows×cols and must not overlap x).
+	GEGLU(out, x Buf, rows, cols int)
 
 	// Training: the backward passes of the methods above, and dropout
 	// (backend_train.go). Gradients of parameters accumulate (+=);
@@ -147,6 +156,14 @@ type Backend interface {
 	// MaskedMax took (the first maximum among unmasked positions); out and
 	// dout rows start at b·ldOut.
 	MaskedMaxBackward(dx, dout, x Buf, mask []int32, batch, seq, cols, ldOut int)
+	// SoftmaxBackward turns dy, the gradient of Softmax's output y
+	// (rows×cols), into the gradient of its input, in place:
+	// dy ← y·(dy − Σ_c dy·y).
+	SoftmaxBackward(dy, y Buf, rows, cols int)
+	// GEGLUBackward sets dx (rows×2·cols, the layout of GEGLU's x; must
+	// not overlap x or dout) from dout, the gradient of GEGLU's output:
+	// da = dout·GELU(g), dg = dout·a·GELU'(g).
+	GEGLUBackward(dx, dout, x Buf, rows, cols int)
 }
 
 // CPU is the Backend on this machine's processor. Its methods run on a

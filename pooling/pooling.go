@@ -25,6 +25,12 @@
 //
 // Normalize scales vectors to unit L2 norm, as the Normalize module and
 // encode(normalize_embeddings=True) do.
+//
+// LatentAttention is NV-Embed's trainable pooling: the tokens attend to a
+// learned array of latents through one cross-attention block and a
+// GEGLU feed-forward, then are mean-pooled with the instruction left out.
+// It has a forward and a backward pass, NV-Embed's parameter names and
+// initialization, and a module folder format of its own (latent_io.go).
 package pooling
 
 import (
