@@ -30,6 +30,12 @@
 // then truncate_dim (Matryoshka) cuts each vector, and the normalize option
 // scales the result to unit length.
 //
+// Besides sentence-transformers' modules, a directory may pool with
+// NV-Embed's latent attention: modules.json lists a module of type
+// "kotodama.models.LatentAttention" in place of Pooling, whose folder
+// holds config.json and model.safetensors (see package pooling). Only
+// Kotodama reads such directories.
+//
 // A Model is safe for concurrent use: each Encode call takes its own
 // buffers from a pool kept per model, so steady-state encoding allocates
 // only the returned vectors and the token ids.

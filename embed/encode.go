@@ -23,6 +23,7 @@ type Model struct {
 	enc           *bert.Model
 	tok           tokenizer.Tokenizer
 	pool          *pooling.Pooling
+	latent        *pooling.LatentAttention // replaces pool's Forward when set (latent.go)
 	normalize     bool
 	maxSeq        int
 	lower         bool
@@ -327,7 +328,7 @@ func (m *Model) encodeBatch(w *workspace, out [][]float32, seqs []seq, batch []i
 		return fmt.Errorf("embed: %w", err)
 	}
 	D := m.Dim()
-	if err := m.pool.Forward(w.pooled, w.pacts, w.acts.Hidden, mask, B, seqLen, promptLen); err != nil {
+	if err := m.poolForward(w, mask, B, seqLen, promptLen); err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
 	host := w.host[:B*D]
@@ -351,6 +352,7 @@ type workspace struct {
 	batch, seq       int
 	acts             *bert.Activations
 	pacts            *pooling.Acts
+	lacts            *pooling.LatentActs
 	pooled           kernels.Buf
 	host             []float32
 	ids, types, mask []int32
@@ -359,6 +361,9 @@ type workspace struct {
 func (w *workspace) release(be kernels.Backend) {
 	w.acts.Release()
 	w.pacts.Release()
+	if w.lacts != nil {
+		w.lacts.Release()
+	}
 	be.Free(w.pooled)
 }
 
@@ -391,11 +396,15 @@ func (m *Model) workspace(batch, seqLen int) (*workspace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	return &workspace{
+	w := &workspace{
 		batch: batch, seq: seqLen, acts: acts, pacts: pacts, pooled: pooled,
 		host: make([]float32, batch*m.Dim()),
 		ids:  make([]int32, T), types: make([]int32, T), mask: make([]int32, T),
-	}, nil
+	}
+	if err := m.newLatentActs(w); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // release returns w to the pool, replacing a smaller free workspace so

@@ -38,6 +38,7 @@ var SupportedModules = []string{
 	"sentence_transformers.models.Transformer",
 	"sentence_transformers.models.Pooling",
 	"sentence_transformers.models.Normalize",
+	pooling.LatentModuleType,
 }
 
 // LoadOption changes how Load reads a model.
@@ -156,7 +157,7 @@ func load(fsys fs.FS, dir string, c loadConfig) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	transformerPath, poolingPath, normalize := "", "", false
+	transformerPath, poolingPath, normalize, latent := "", "", false, false
 	if isST {
 		seenTransformer := false
 		for _, mod := range modules {
@@ -169,11 +170,11 @@ func load(fsys fs.FS, dir string, c loadConfig) (*Model, error) {
 					return nil, fmt.Errorf("%w: %s lists two Transformer modules", ErrUnsupported, root.join("modules.json"))
 				}
 				seenTransformer, transformerPath = true, mod.Path
-			case "sentence_transformers.models.Pooling":
+			case "sentence_transformers.models.Pooling", pooling.LatentModuleType:
 				if poolingPath != "" || normalize {
-					return nil, fmt.Errorf("%w: %s: Pooling must come once, before Normalize", ErrUnsupported, root.join("modules.json"))
+					return nil, fmt.Errorf("%w: %s: Pooling (or LatentAttention) must come once, before Normalize", ErrUnsupported, root.join("modules.json"))
 				}
-				poolingPath = mod.Path
+				poolingPath, latent = mod.Path, mod.Type == pooling.LatentModuleType
 				if poolingPath == "" {
 					poolingPath = "."
 				}
@@ -239,7 +240,13 @@ func load(fsys fs.FS, dir string, c loadConfig) (*Model, error) {
 	}
 
 	pc := pooling.Config{Dim: enc.Config.HiddenSize, Modes: []pooling.Mode{pooling.Mean}, IncludePrompt: true}
-	if poolingPath != "" {
+	var la *pooling.LatentAttention
+	if latent {
+		if la, pc, err = loadLatent(be, root, poolingPath, enc.Config.HiddenSize); err != nil {
+			return nil, err
+		}
+		normalize = normalize || la.Normalize
+	} else if poolingPath != "" {
 		b, err := root.read(poolingPath, "config.json")
 		if err != nil {
 			return nil, fmt.Errorf("embed: pooling config: %w", err)
@@ -266,6 +273,7 @@ func load(fsys fs.FS, dir string, c loadConfig) (*Model, error) {
 		enc:       enc,
 		tok:       tok,
 		pool:      pool,
+		latent:    la,
 		normalize: normalize,
 		maxSeq:    maxSeq,
 		lower:     stt.DoLowerCase,
