@@ -2,19 +2,23 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/kotodama-ai/kotodama/embed"
 	"github.com/kotodama-ai/kotodama/index"
 	"github.com/kotodama-ai/kotodama/internal/progress"
 	"github.com/kotodama-ai/kotodama/kernels"
@@ -23,20 +27,26 @@ import (
 func init() {
 	register(&command{
 		name:  "index",
-		short: "build a search index file from precomputed vectors",
+		short: "build a search index file from a corpus (encoded by a model) or from precomputed vectors",
 		run:   runIndex,
 	})
 }
 
 func runIndex(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "index", "index -vectors FILE [-dim N] [-ids FILE] -out FILE [-metric cosine|ip|l2] [-f16] [-json]")
-	out := fs.String("out", "", "index file to write (required)")
-	vecPath := fs.String("vectors", "", "precomputed vectors: a .npy array (float32, float16 or float64; n×dim) or raw little-endian float32 (needs -dim)")
+	fs := newFlags(e, "index", "index (-model DIR [-in corpus.jsonl] | -vectors FILE [-dim N] [-ids FILE]) -out FILE [-metric cosine|ip|l2] [-f16] [-json]")
+	out := fs.String("out", "", "index `file` to write (required)")
+	model := fs.String("model", "", "encode the corpus with this model `directory` (as `kotodama encode`)")
+	in := fs.String("in", "", "with -model: the corpus `file`, one text per line or JSONL {\"id\":..,\"text\":..} (also \"_id\" or \"docid\"); default stdin. Ids default to line numbers from 0")
+	prompt := fs.String("prompt", "", "with -model: prepend the model's prompt of this `name` to every document (e.g. document)")
+	batch := fs.Int("batch", 32, "with -model: texts per forward pass")
+	maxLength := fs.Int("max-length", 0, "with -model: truncate texts to this many `tokens` (default: the model's max_seq_length)")
+	vecPath := fs.String("vectors", "", "precomputed vectors `file`: a .npy array (float32, float16 or float64; n×dim) or raw little-endian float32 (needs -dim)")
 	dim := fs.Int("dim", 0, "vector dimension of a raw float32 -vectors file (checked against an NPY file's shape if given)")
-	idsPath := fs.String("ids", "", "file of row ids, one per line, in the order of the vectors (default: the row numbers 0, 1, ...)")
+	idsPath := fs.String("ids", "", "with -vectors: `file` of row ids, one per line, in the order of the vectors (default: the row numbers 0, 1, ...)")
 	metricName := fs.String("metric", "cosine", "score: cosine (rows normalized as sentence-transformers cos_sim), ip (inner product) or l2 (squared Euclidean distance, smallest first)")
 	f16 := fs.Bool("f16", false, "store vectors in half precision (half the memory and file size; scores are float32 from the stored halves)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
+	quiet := fs.Bool("q", false, "no progress bar on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,47 +56,96 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if *out == "" {
 		return errors.New("index: -out is required")
 	}
-	if *vecPath == "" {
-		return errors.New("index: -vectors is required")
+	if (*vecPath == "") == (*model == "") {
+		return errors.New("index: give exactly one of -model and -vectors")
 	}
 	metric, err := index.ParseMetric(*metricName)
 	if err != nil {
 		return fmt.Errorf("index: -metric: %w", err)
 	}
-	start := time.Now()
-	vf, err := openVectors(*vecPath, *dim)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	defer vf.Close()
-	var ids []string
-	if *idsPath != "" {
-		if ids, err = readLines(*idsPath); err != nil {
-			return fmt.Errorf("index: -ids: %w", err)
-		}
-		if len(ids) != vf.rows {
-			return fmt.Errorf("index: -ids %s has %d ids, -vectors %s has %d rows", *idsPath, len(ids), *vecPath, vf.rows)
-		}
-	}
 	var opts []index.Option
 	if *f16 {
 		opts = append(opts, index.WithFloat16())
 	}
-	ix, err := index.New(vf.dim, metric, opts...)
+	errw := e.stderr
+	if *quiet {
+		errw = nil
+	}
+	start := time.Now()
+	var ix *index.Index
+	if *model != "" {
+		enc := encodeOptions(*prompt, *batch, *maxLength)
+		ix, err = indexTexts(ctx, e, errw, *model, *in, enc, metric, opts)
+	} else {
+		if *in != "" {
+			return errors.New("index: -in goes with -model; -vectors reads its own file")
+		}
+		ix, err = indexVectors(ctx, errw, *vecPath, *dim, *idsPath, metric, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	defer ix.Close()
+	if err := ix.Save(*out); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{
+			"out": *out, "rows": ix.Len(), "dim": ix.Dim(), "metric": metric.String(),
+			"dtype": ix.DType().String(), "seconds": secs,
+		})
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d rows of dimension %d (%s, %s) in %.1fs\n", *out, ix.Len(), ix.Dim(), metric, ix.DType(), secs)
+	return nil
+}
+
+// encodeOptions are the embed options the -prompt, -batch and
+// -max-length flags of index and search ask for.
+func encodeOptions(prompt string, batch, maxLength int) []embed.EncodeOption {
+	opts := []embed.EncodeOption{embed.WithBatchSize(batch)}
+	if prompt != "" {
+		opts = append(opts, embed.WithPromptName(prompt))
+	}
+	if maxLength != 0 {
+		opts = append(opts, embed.WithMaxLength(maxLength))
+	}
+	return opts
+}
+
+// indexVectors builds an index from a vectors file, a chunk of rows at a
+// time.
+func indexVectors(ctx context.Context, errw io.Writer, vecPath string, dim int, idsPath string, metric index.Metric, opts []index.Option) (*index.Index, error) {
+	vf, err := openVectors(vecPath, dim)
+	if err != nil {
+		return nil, err
+	}
+	defer vf.Close()
+	var ids []string
+	if idsPath != "" {
+		if ids, err = readLines(idsPath); err != nil {
+			return nil, fmt.Errorf("-ids: %w", err)
+		}
+		if len(ids) != vf.rows {
+			return nil, fmt.Errorf("-ids %s has %d ids, -vectors %s has %d rows", idsPath, len(ids), vecPath, vf.rows)
+		}
+	}
+	ix, err := index.New(vf.dim, metric, opts...)
+	if err != nil {
+		return nil, err
+	}
 	ix.Grow(vf.rows)
-	bar := progress.New(e.stderr, "index", int64(vf.rows), "rows")
+	bar := progress.New(errw, "index", int64(vf.rows), "rows")
+	defer bar.Finish()
 	const chunk = 1 << 14
 	buf := make([]float32, chunk*vf.dim)
 	for done := 0; done < vf.rows; {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		n, err := vf.next(buf)
 		if err != nil {
-			return fmt.Errorf("index: %w", err)
+			return nil, err
 		}
 		var part []string
 		if ids != nil {
@@ -94,24 +153,148 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		}
 		if err := ix.Add(buf[:n*vf.dim], part); err != nil {
 			// Add names the row within the part; say where it is.
-			return fmt.Errorf("index: %s rows %d..%d: %w", *vecPath, done, done+n-1, err)
+			return nil, fmt.Errorf("%s rows %d..%d: %w", vecPath, done, done+n-1, err)
 		}
 		done += n
 		bar.Add(int64(n))
 	}
-	bar.Finish()
-	if err := ix.Save(*out); err != nil {
-		return fmt.Errorf("index: %w", err)
+	return ix, nil
+}
+
+// indexTexts encodes the documents of path (stdin when empty) with the
+// model in dir and indexes them, a chunk at a time.
+func indexTexts(ctx context.Context, e *env, errw io.Writer, dir, path string, enc []embed.EncodeOption, metric index.Metric, opts []index.Option) (*index.Index, error) {
+	m, err := embed.Load(dir)
+	if err != nil {
+		return nil, err
 	}
-	summary := map[string]any{
-		"out": *out, "rows": ix.Len(), "dim": ix.Dim(), "metric": metric.String(),
-		"dtype": ix.DType().String(), "seconds": time.Since(start).Seconds(),
+	defer m.Close()
+	r := e.stdin
+	name := "stdin"
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r, name = f, path
 	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(summary)
+	var ix *index.Index
+	bar := progress.New(errw, "index", 0, "texts")
+	defer bar.Finish()
+	var ids, texts []string
+	flush := func() error {
+		if len(texts) == 0 {
+			return nil
+		}
+		reported := 0
+		vecs, err := m.Encode(ctx, texts, append(enc, embed.WithProgress(func(done int) {
+			bar.Add(int64(done - reported))
+			reported = done
+		}))...)
+		if err != nil {
+			return err
+		}
+		if ix == nil {
+			if ix, err = index.New(len(vecs[0]), metric, opts...); err != nil {
+				return err
+			}
+		}
+		flat := make([]float32, 0, len(vecs)*ix.Dim())
+		for _, v := range vecs {
+			flat = append(flat, v...)
+		}
+		if err := ix.Add(flat, ids); err != nil {
+			return fmt.Errorf("the model's vectors: %w", err)
+		}
+		ids, texts = ids[:0], texts[:0]
+		return nil
 	}
-	fmt.Fprintf(e.stderr, "wrote %s: %d rows of dimension %d (%s, %s) in %.1fs\n", *out, ix.Len(), ix.Dim(), metric, ix.DType(), summary["seconds"])
-	return nil
+	for doc, err := range readDocs(r, name) {
+		if err != nil {
+			return nil, err
+		}
+		ids, texts = append(ids, doc.id), append(texts, doc.text)
+		if len(texts) == encodeChunk {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if ix == nil {
+		return nil, fmt.Errorf("%s: no documents", name)
+	}
+	return ix, nil
+}
+
+// doc is one corpus document.
+type doc struct{ id, text string }
+
+// docIDKeys are the JSONL fields a document id is read from, in order.
+var docIDKeys = []string{"id", "_id", "docid", "doc_id"}
+
+// readDocs yields the documents of r: one text per line, with the line
+// number (from 0) as id, or — when the first line is a JSON object with a
+// string "text" field — JSONL, each line such an object whose id is its
+// first present field of docIDKeys (a string or a number), or else the
+// line number. It follows readTexts's rules otherwise.
+func readDocs(r io.Reader, name string) iter.Seq2[doc, error] {
+	return func(yield func(doc, error) bool) {
+		br := bufio.NewReaderSize(r, 1<<16)
+		jsonl := false
+		for n := 0; ; n++ {
+			line, err := br.ReadBytes('\n')
+			if len(line) == 0 && err != nil {
+				if err != io.EOF {
+					yield(doc{}, fmt.Errorf("reading %s: %w", name, err))
+				}
+				return
+			}
+			line = bytes.TrimSuffix(line, []byte("\n"))
+			line = bytes.TrimSuffix(line, []byte("\r"))
+			if n == 0 {
+				_, jsonl = jsonText(line)
+			}
+			d := doc{id: strconv.Itoa(n)}
+			if jsonl {
+				var obj map[string]json.RawMessage
+				text, ok := jsonText(line)
+				if !ok || json.Unmarshal(line, &obj) != nil {
+					yield(doc{}, fmt.Errorf("%s line %d: not a JSON object with a string \"text\" field", name, n+1))
+					return
+				}
+				d.text = text
+				for _, k := range docIDKeys {
+					raw, ok := obj[k]
+					if !ok {
+						continue
+					}
+					var s string
+					if json.Unmarshal(raw, &s) == nil {
+						d.id = s
+					} else if num := bytes.TrimSpace(raw); len(num) > 0 && (num[0] == '-' || num[0] >= '0' && num[0] <= '9') {
+						d.id = string(num)
+					} else {
+						yield(doc{}, fmt.Errorf("%s line %d: %q is neither a string nor a number", name, n+1, k))
+						return
+					}
+					break
+				}
+			} else {
+				if !utf8.Valid(line) {
+					yield(doc{}, fmt.Errorf("%s line %d: invalid UTF-8", name, n+1))
+					return
+				}
+				d.text = string(line)
+			}
+			if !yield(d, nil) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // readLines returns the lines of a file (a trailing "\r" dropped).

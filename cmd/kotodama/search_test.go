@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kotodama-ai/kotodama/embed"
 	"github.com/kotodama-ai/kotodama/index"
 	"github.com/kotodama-ai/kotodama/internal/golden"
 	"github.com/kotodama-ai/kotodama/safetensors"
@@ -189,7 +190,10 @@ func TestSearchCLIErrors(t *testing.T) {
 		text string
 	}{
 		{[]string{"index", "-vectors", vec}, nil, "-out is required"},
-		{[]string{"index", "-out", idx}, nil, "-vectors is required"},
+		{[]string{"index", "-out", idx}, nil, "one of -model and -vectors"},
+		{[]string{"index", "-vectors", vec, "-model", "m", "-out", idx}, nil, "one of -model and -vectors"},
+		{[]string{"search", "-index", idx}, nil, "one of -model and -vectors"},
+		{[]string{"search", "-index", idx, "-vectors", vec, "-in", vec}, nil, "-in goes with -model"},
 		{[]string{"index", "-vectors", nan, "-out", idx}, index.ErrNotFinite, "row 1"},
 		{[]string{"index", "-vectors", vec, "-ids", badIDs, "-out", idx}, nil, "1 ids"},
 		{[]string{"index", "-vectors", vec, "-out", idx, "-metric", "l7"}, nil, "unknown metric"},
@@ -308,6 +312,151 @@ func TestBenchSearchCLI(t *testing.T) {
 		}
 		if r["n"] != 3000.0 || r["threads"] != 2.0 || r["qps"].(float64) <= 0 {
 			t.Errorf("bench search -json: %s", out)
+		}
+	}
+}
+
+// TestSearchCLIModel indexes the texts of every golden model fixture with
+// the model itself (JSONL with ids from stdin-free -in), then searches
+// them with the same texts as queries (stdin, plain lines): each text
+// finds itself first at cosine 1. The same vectors from embed.Encode,
+// indexed with -vectors, give the same hits.
+func TestSearchCLIModel(t *testing.T) {
+	for _, dir := range golden.Dirs(t, "models", "texts.json") {
+		raw, err := os.ReadFile(filepath.Join(dir, "texts.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cases []struct{ Text string }
+		if err := json.Unmarshal(raw, &cases); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		var texts []string
+		for _, c := range cases {
+			if !seen[c.Text] && !strings.Contains(c.Text, "\n") {
+				seen[c.Text] = true
+				texts = append(texts, c.Text)
+			}
+		}
+		tmp := t.TempDir()
+		var corpus strings.Builder
+		for i, text := range texts {
+			b, _ := json.Marshal(map[string]any{"_id": fmt.Sprintf("doc-%d", i), "text": text})
+			corpus.Write(b)
+			corpus.WriteByte('\n')
+		}
+		corpusPath := filepath.Join(tmp, "corpus.jsonl")
+		os.WriteFile(corpusPath, []byte(corpus.String()), 0o644)
+		idx := filepath.Join(tmp, "m.idx")
+		if _, _, err := runCLI(t, "", "index", "-model", dir, "-in", corpusPath, "-out", idx, "-q"); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		queries := strings.Join(texts, "\n") + "\n"
+		out, _, err := runCLI(t, queries, "search", "-index", idx, "-model", dir, "-k", "3", "-json", "-q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			Query any
+			Hits  []struct {
+				ID    string
+				Score float64
+			}
+		}
+		parse := func(out string) []result {
+			var rs []result
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var r result
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatalf("%v: %s", err, line)
+				}
+				rs = append(rs, r)
+			}
+			return rs
+		}
+		res := parse(out)
+		if len(res) != len(texts) {
+			t.Fatalf("%s: %d result lines for %d queries", dir, len(res), len(texts))
+		}
+		for i, r := range res {
+			// A text finds itself at cosine 1, or an earlier text that
+			// encodes identically ("" and "   ") tied with it.
+			own := fmt.Sprintf("doc-%d", i)
+			found := false
+			for _, h := range r.Hits {
+				found = found || h.ID == own && h.Score == r.Hits[0].Score
+			}
+			if r.Query != texts[i] || len(r.Hits) != 3 || !found || math.Abs(r.Hits[0].Score-1) > 1e-5 {
+				t.Errorf("%s query %d: %+v", filepath.Base(dir), i, r)
+			}
+		}
+		// The same vectors through -vectors: the same ranking.
+		m, err := embed.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vecs, err := m.Encode(context.Background(), texts)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat []float32
+		for _, v := range vecs {
+			flat = append(flat, v...)
+		}
+		npy := filepath.Join(tmp, "v.npy")
+		os.WriteFile(npy, npyBytes(1, "<f4", fmt.Sprintf("(%d, %d)", len(vecs), len(vecs[0])), false, f32Bytes(flat)), 0o644)
+		ids := filepath.Join(tmp, "ids.txt")
+		var idLines strings.Builder
+		for i := range texts {
+			fmt.Fprintf(&idLines, "doc-%d\n", i)
+		}
+		os.WriteFile(ids, []byte(idLines.String()), 0o644)
+		idx2 := filepath.Join(tmp, "v.idx")
+		if _, _, err := runCLI(t, "", "index", "-vectors", npy, "-ids", ids, "-out", idx2, "-q"); err != nil {
+			t.Fatal(err)
+		}
+		out2, _, err := runCLI(t, "", "search", "-index", idx2, "-vectors", npy, "-k", "3", "-json", "-q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range parse(out2) {
+			if r.Query != float64(i) || fmt.Sprint(r.Hits) != fmt.Sprint(res[i].Hits) {
+				t.Errorf("%s query %d: -vectors gives %+v, -model %+v", filepath.Base(dir), i, r, res[i])
+			}
+		}
+	}
+}
+
+func TestReadDocs(t *testing.T) {
+	for _, c := range []struct {
+		in, want, err string
+	}{
+		{"a\nb\n", "0:a 1:b", ""},
+		{`{"text":"x","_id":"d1"}` + "\n" + `{"docid":7,"text":"y"}` + "\n" + `{"text":"z"}`, "d1:x 7:y 2:z", ""},
+		{`{"text":"x","id":"i","_id":"j"}`, "i:x", ""},
+		{`{"text":"x"}` + "\nplain\n", "", "line 2"},
+		{`{"text":"x","id":[1]}`, "", `"id" is neither`},
+		{"ok\n\xff\n", "", "line 2: invalid UTF-8"},
+	} {
+		var got []string
+		var err error
+		for d, e := range readDocs(strings.NewReader(c.in), "corpus") {
+			if e != nil {
+				err = e
+				break
+			}
+			got = append(got, d.id+":"+d.text)
+		}
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "corpus") {
+				t.Errorf("%q: err = %v, want one naming corpus and %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, " ") != c.want {
+			t.Errorf("%q: got %q (%v), want %q", c.in, got, err, c.want)
 		}
 	}
 }
