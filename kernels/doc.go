@@ -24,6 +24,7 @@
 //	level    kernel          MR×NR   KC   MC    NC
 //	avx512   avx512_12x32    12×32   384  1536  768
 //	avx2     avx2_6x16        6×16   384  1536  768
+//	neon     neon_6x16        6×16   256  1536  1024
 //	generic  generic_4x4      4×4    256  512   1024
 //
 // Info reports the row in use. Edge tiles are computed into a scratch tile,
@@ -33,7 +34,7 @@
 //
 // At start-up the package reads the CPU's features (github.com/klauspost/cpuid/v2)
 // and picks the best level: avx512 (F, BW, DQ, VL) or avx2 (with FMA and
-// F16C) on amd64, generic (pure Go) everywhere else. The
+// F16C) on amd64, neon on arm64, generic (pure Go) everywhere else. The
 // environment variable KOTODAMA_CPU=generic|avx2|avx512 forces a lower
 // level, never a higher one than the CPU has, so every path can be tested
 // on one machine. Building with -tags purego leaves out all assembly.
