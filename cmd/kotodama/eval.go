@@ -91,9 +91,9 @@ func cutoffs(k int) []int {
 func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "eval retrieval", "eval retrieval -task NAME [-model DIR] [-bm25] [-k 10] [-json] [flags]")
 	task := fs.String("task", "", "task: jsquad-valid, jaquad-train, squad:PATH, jmteb:DIR (see kotodama eval tasks)")
-	model := fs.String("model", "", "model directory to evaluate (embedding search); BM25 runs beside it unless -bm25=false")
+	model := fs.String("model", "", "model directory (or org/name in the local Hugging Face cache) to evaluate by embedding search; BM25 runs beside it unless -bm25=false")
 	bm25 := fs.Bool("bm25", false, "evaluate BM25 (lexical search); alone, or beside -model")
-	k := fs.Int("k", 10, "the cutoff of nDCG@k and MRR@k; accuracy and recall are also reported at 1, 3, 5, 10 below it")
+	k := fs.Int("k", 10, "cutoff: every metric is reported at k and at those of 1, 3, 5, 10 below k (JMTEB: accuracy@1,3,5,10, nDCG@10, MRR@10)")
 	asJSON := fs.Bool("json", false, `print {"task":..,"metrics":{"ndcg@10":..,...}} (with -model and BM25: BM25's under "bm25") instead of a table`)
 	dir := fs.String("data", dataDir(), "datasets directory for the built-in task names ($KOTODAMA_DATA)")
 	title := fs.Bool("title", false, "index documents as \"title text\" rather than the text alone (JSQuAD and JaQuAD titles, JMTEB corpus titles)")
@@ -102,7 +102,9 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	k1 := fs.Float64("k1", 1.2, "BM25 k1 (term-frequency saturation)")
 	b := fs.Float64("b", 0.75, "BM25 b (document-length normalization)")
 	trec := fs.Bool("trec", false, "also report trec_eval's ndcg_cut@k (ideal DCG cut at k)")
-	batch := fs.Int("batch", 64, "texts per encoder batch (-model)")
+	batch := fs.Int("batch", 32, "texts per forward pass of the model (-model)")
+	queryPrompt := fs.String("query-prompt", autoPrompt, `model prompt for queries: a prompt name, "none", or auto (the model's "query" prompt if it has one)`)
+	docPrompt := fs.String("doc-prompt", autoPrompt, `model prompt for documents: a prompt name, "none", or auto (the model's "document" or "passage" prompt if it has one)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	}
 	if *k < 1 {
 		return fmt.Errorf("eval retrieval: -k %d, want ≥ 1", *k)
+	}
+	if *batch < 1 {
+		return fmt.Errorf("eval retrieval: -batch %d, want ≥ 1", *batch)
 	}
 	bm25Set := false
 	fs.Visit(func(f *flag.Flag) { bm25Set = bm25Set || f.Name == "bm25" })
@@ -153,9 +158,9 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 
 	var results []*eval.RetrievalResult
 	if *model != "" {
-		res, err := evalModelRetrieval(ctx, e, *model, t, docs, *batch, opts)
+		res, err := evalModelRetrieval(ctx, e, modelFlags{*model, *batch}, *queryPrompt, *docPrompt, t, docs, opts)
 		if err != nil {
-			return err
+			return fmt.Errorf("eval retrieval: %w", err)
 		}
 		results = append(results, res)
 	}
@@ -222,11 +227,11 @@ func writeRetrievalJSON(w io.Writer, results []*eval.RetrievalResult) error {
 func runEvalSTS(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "eval sts", "eval sts -task NAME -model DIR [-json] [flags]")
 	task := fs.String("task", "", "task: jsts-valid, jsts-train, jsick-train, jsts:PATH, jsick:PATH, jmteb:DIR (see kotodama eval tasks)")
-	model := fs.String("model", "", "model directory to evaluate")
+	model := fs.String("model", "", "model directory (or org/name in the local Hugging Face cache) to evaluate")
 	asJSON := fs.Bool("json", false, `print {"task":..,"metrics":{"spearman":..,"pearson":..}} instead of a table`)
 	dir := fs.String("data", dataDir(), "datasets directory for the built-in task names ($KOTODAMA_DATA)")
-	prompt := fs.String("prompt", "", "name of the model prompt to prepend to every sentence (default: none)")
-	batch := fs.Int("batch", 64, "texts per encoder batch")
+	prompt := fs.String("prompt", autoPrompt, `model prompt for every sentence: a prompt name, "none", or auto (the model's default prompt, if it names one)`)
+	batch := fs.Int("batch", 32, "texts per forward pass of the model")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -237,13 +242,16 @@ func runEvalSTS(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errors.New("eval sts: -task and -model are required")
 	}
+	if *batch < 1 {
+		return fmt.Errorf("eval sts: -batch %d, want ≥ 1", *batch)
+	}
 	t, err := data.LoadSTS(*dir, *task)
 	if err != nil {
 		return loadErr(err, *dir)
 	}
-	res, err := evalModelSTS(ctx, e, *model, *prompt, t, *batch)
+	res, err := evalModelSTS(ctx, e, modelFlags{*model, *batch}, *prompt, t)
 	if err != nil {
-		return err
+		return fmt.Errorf("eval sts: %w", err)
 	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)

@@ -120,3 +120,83 @@ func TestEvalRetrievalTokenizerTerms(t *testing.T) {
 		t.Errorf("%s: %v", out, err)
 	}
 }
+
+const tinyJA = "../../testdata/golden/models/bert-tiny-ja"
+
+// TestEvalRetrievalModel runs a golden tiny model (random weights) and
+// BM25 side by side on JMTEB's retrieval fixture.
+func TestEvalRetrievalModel(t *testing.T) {
+	out, stderr, err := runVerb(t, "eval", "retrieval", "-model", tinyJA, "-data", testData, "-json",
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_retrieval")
+	if err != nil {
+		t.Fatal(err, stderr)
+	}
+	var res struct {
+		System  string             `json:"system"`
+		Queries int                `json:"queries"`
+		Metrics map[string]float64 `json:"metrics"`
+		BM25    *struct {
+			System  string             `json:"system"`
+			Metrics map[string]float64 `json:"metrics"`
+		} `json:"bm25"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.System != "bert-tiny-ja" || res.Queries != 10 || res.BM25 == nil || !strings.HasPrefix(res.BM25.System, "bm25(") {
+		t.Fatalf("result = %s", out)
+	}
+	for _, m := range []map[string]float64{res.Metrics, res.BM25.Metrics} {
+		if v, ok := m["ndcg@10"]; !ok || v <= 0 || v > 1 {
+			t.Errorf("ndcg@10 = %v, %v", v, ok)
+		}
+	}
+	// With ten documents every query's relevant one is in the top 10.
+	if res.Metrics["accuracy@10"] != 1 {
+		t.Errorf("accuracy@10 = %v over a 10-document corpus", res.Metrics["accuracy@10"])
+	}
+	if !strings.Contains(stderr, "query prompt query, document prompt document") {
+		t.Errorf("stderr does not name the prompts: %q", stderr)
+	}
+
+	// -bm25=false leaves BM25 out; an unknown prompt is an error naming it.
+	out, _, err = runVerb(t, "eval", "retrieval", "-model", tinyJA, "-bm25=false", "-data", testData, "-json",
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_retrieval")
+	if err != nil || strings.Contains(out, `"bm25"`) {
+		t.Errorf("-bm25=false: %v %s", err, out)
+	}
+	_, _, err = runVerb(t, "eval", "retrieval", "-model", tinyJA, "-query-prompt", "question", "-data", testData,
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_retrieval")
+	if err == nil || !strings.Contains(err.Error(), `"question"`) {
+		t.Errorf("unknown prompt: %v", err)
+	}
+}
+
+func TestEvalSTSModel(t *testing.T) {
+	out, _, err := runVerb(t, "eval", "sts", "-model", tinyJA, "-data", testData, "-json",
+		"-task", "jmteb:"+testData+"/jmteb-dummy/dummy_sts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Task    string             `json:"task"`
+		System  string             `json:"system"`
+		Pairs   int                `json:"pairs"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Pairs != 50 || res.System != "bert-tiny-ja" || len(res.Metrics) != 2 {
+		t.Errorf("result = %s", out)
+	}
+	for name, v := range res.Metrics {
+		if !(v >= -1 && v <= 1) {
+			t.Errorf("%s = %v", name, v)
+		}
+	}
+	_, _, err = runVerb(t, "eval", "sts", "-model", tinyJA, "-data", testData, "-task", "jsick-train")
+	if !errors.Is(err, data.ErrNoScores) {
+		t.Errorf("jsick-train: %v, want data.ErrNoScores", err)
+	}
+}
