@@ -1,0 +1,708 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/kotodama-ai/kotodama/bert"
+	"github.com/kotodama-ai/kotodama/data"
+	"github.com/kotodama-ai/kotodama/embed"
+	"github.com/kotodama-ai/kotodama/eval"
+	"github.com/kotodama-ai/kotodama/internal/atomicfile"
+	"github.com/kotodama-ai/kotodama/internal/progress"
+	"github.com/kotodama-ai/kotodama/kernels"
+	"github.com/kotodama-ai/kotodama/loss"
+	"github.com/kotodama-ai/kotodama/pooling"
+	"github.com/kotodama-ai/kotodama/train"
+)
+
+func init() {
+	register(&command{
+		name:  "train",
+		short: "fine-tune an embedding model contrastively on JaQuAD / JNLI / JSICK / JSTS triples",
+		run:   runTrain,
+	})
+}
+
+// trainConfigHelp documents every key of the configuration file; `kotodama
+// train -h` prints it.
+const trainConfigHelp = `The configuration is a JSON object (unknown keys are an error). Keys and defaults:
+
+  model            (required) the model to start from: a sentence-transformers or Hugging Face
+                   BERT directory (config.json, model.safetensors, tokenizer files), or "org/name"
+                   in the local Hugging Face cache
+  init             "pretrained" (default: the model's weights) or "random" (re-initialize every
+                   weight as Hugging Face's BERT does, std 0.02, from seed: train from scratch)
+  output           (required) run directory: model/ (the final model, sentence-transformers
+                   layout), checkpoints/, metrics.jsonl, curves.png, summary.json
+  datasets         datasets directory (default $KOTODAMA_DATA or "datasets")
+  tasks            training tasks (default all): "jaquad-train" (question -> paragraph, another
+                   paragraph of the article as hard negative), "jnli-valid", "jsick-train" (premise ->
+                   entailed hypothesis, a contradiction as hard negative), "jsts-train" (pairs
+                   scored >= 4). Evaluation articles (eval.task's corpus) are removed from them.
+  hard_negatives   "article" (default) or "bm25": JaQuAD's hard negative is the best BM25
+                   paragraph (CJK bigrams) that is not the question's and holds no answer
+  prefixes         instruction prefixes per task: {"jaquad-train": {"query": "クエリ: ",
+                   "document": "文章: "}, "*": {...}}; "*" applies to unlisted tasks (default none)
+  max_seq_length   tokens per text, special tokens included (default: the model's)
+  batch_size       (query, positive) pairs per batch, all from one task (default 32)
+  mini_batch       GradCache mini-batch in sequences; 0 (default) encodes a batch at once
+  accumulate       batches per optimizer step (default 1)
+  steps            optimizer steps (default: epochs × batches per epoch / accumulate)
+  epochs           passes over the data when steps is 0 (default 1)
+  lr               peak learning rate (default 5e-5)
+  warmup           warm-up steps, or a fraction of the steps when below 1 (default 0.1)
+  schedule         "linear" (default), "cosine" or "constant" after warm-up
+  weight_decay     AdamW decoupled weight decay; biases and LayerNorm excluded (default 0.01)
+  max_grad_norm    clip the global gradient norm; 0 turns clipping off (default 1)
+  scale            InfoNCE scale (default 20); or temperature (scale = 1/temperature)
+  temperature      see scale
+  similarity       "cosine" (default) or "dot"
+  symmetric        also rank anchors for each positive (MultipleNegativesSymmetricRankingLoss)
+  query_negatives  use the other queries of a batch as negatives too
+  dropout          train with the model's dropout (default true)
+  seed             seeds data order, dropout and "random" init (default 42)
+  threads          threads to compute on (default all)
+  log_every        steps between metrics.jsonl lines (default 10)
+  checkpoint_every steps between checkpoints (default 200); one is always written at the end
+  keep_checkpoints checkpoints kept (default 2)
+  eval.task        retrieval task evaluated before, during and after training (default
+                   "jsquad-valid"; "" for none); nDCG@10 and friends go to metrics.jsonl
+  eval.every       steps between evaluations (default: checkpoint_every)
+  eval.prefix      {"query": ..., "document": ...} prompts for the evaluation (default: the
+                   prefixes of jaquad-train, else "*"); also saved as the model's prompts
+  eval.batch_size  texts per encoder call while evaluating (default 64)
+  eval.bm25        evaluate BM25 (CJK bigrams) on the same task for comparison (default true)
+
+A run killed at any point resumes from its last checkpoint when started again with the same
+configuration and output, and ends with the weights an uninterrupted run would have.
+`
+
+type trainConfig struct {
+	Model           string                  `json:"model"`
+	Init            string                  `json:"init"`
+	Output          string                  `json:"output"`
+	Datasets        string                  `json:"datasets"`
+	Tasks           []string                `json:"tasks"`
+	HardNegatives   string                  `json:"hard_negatives"`
+	Prefixes        map[string]train.Prefix `json:"prefixes"`
+	MaxSeqLength    int                     `json:"max_seq_length"`
+	BatchSize       int                     `json:"batch_size"`
+	MiniBatch       int                     `json:"mini_batch"`
+	Accumulate      int                     `json:"accumulate"`
+	Steps           int                     `json:"steps"`
+	Epochs          float64                 `json:"epochs"`
+	LR              float64                 `json:"lr"`
+	Warmup          *float64                `json:"warmup"`
+	Schedule        string                  `json:"schedule"`
+	WeightDecay     *float64                `json:"weight_decay"`
+	MaxGradNorm     *float64                `json:"max_grad_norm"`
+	Scale           float64                 `json:"scale"`
+	Temperature     float64                 `json:"temperature"`
+	Similarity      string                  `json:"similarity"`
+	Symmetric       bool                    `json:"symmetric"`
+	QueryNegatives  bool                    `json:"query_negatives"`
+	Dropout         *bool                   `json:"dropout"`
+	Seed            *uint64                 `json:"seed"`
+	Threads         int                     `json:"threads"`
+	LogEvery        int                     `json:"log_every"`
+	CheckpointEvery int                     `json:"checkpoint_every"`
+	KeepCheckpoints int                     `json:"keep_checkpoints"`
+	Eval            struct {
+		Task      *string       `json:"task"`
+		Every     int           `json:"every"`
+		Prefix    *train.Prefix `json:"prefix"`
+		BatchSize int           `json:"batch_size"`
+		BM25      *bool         `json:"bm25"`
+	} `json:"eval"`
+}
+
+// readTrainConfig reads and checks a configuration file, filling defaults.
+func readTrainConfig(path string) (*trainConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	c := &trainConfig{}
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.defaults(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *trainConfig) defaults() error {
+	f := func(p **float64, v float64) {
+		if *p == nil {
+			*p = &v
+		}
+	}
+	f(&c.Warmup, 0.1)
+	f(&c.WeightDecay, 0.01)
+	f(&c.MaxGradNorm, 1)
+	if c.Seed == nil {
+		s := uint64(42)
+		c.Seed = &s
+	}
+	if c.Dropout == nil {
+		t := true
+		c.Dropout = &t
+	}
+	if c.Init == "" {
+		c.Init = "pretrained"
+	}
+	if c.Datasets == "" {
+		c.Datasets = dataDir()
+	}
+	if len(c.Tasks) == 0 {
+		for _, t := range data.TrainingTasks() {
+			c.Tasks = append(c.Tasks, t.Name)
+		}
+	}
+	if c.HardNegatives == "" {
+		c.HardNegatives = "article"
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.Accumulate == 0 {
+		c.Accumulate = 1
+	}
+	if c.Steps == 0 && c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.LR == 0 {
+		c.LR = 5e-5
+	}
+	if c.Schedule == "" {
+		c.Schedule = "linear"
+	}
+	if c.Similarity == "" {
+		c.Similarity = "cosine"
+	}
+	if c.LogEvery == 0 {
+		c.LogEvery = 10
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 200
+	}
+	if c.KeepCheckpoints == 0 {
+		c.KeepCheckpoints = 2
+	}
+	if c.Eval.Task == nil {
+		t := "jsquad-valid"
+		c.Eval.Task = &t
+	}
+	if c.Eval.Every == 0 {
+		c.Eval.Every = c.CheckpointEvery
+	}
+	if c.Eval.BatchSize == 0 {
+		c.Eval.BatchSize = 64
+	}
+	if c.Eval.BM25 == nil {
+		t := true
+		c.Eval.BM25 = &t
+	}
+	if c.Eval.Prefix == nil {
+		p, ok := c.Prefixes["jaquad-train"]
+		if !ok {
+			p = c.Prefixes["*"]
+		}
+		c.Eval.Prefix = &p
+	}
+	switch {
+	case c.Model == "":
+		return errors.New(`"model" is required`)
+	case c.Output == "":
+		return errors.New(`"output" is required`)
+	case c.Init != "pretrained" && c.Init != "random":
+		return fmt.Errorf(`"init" is %q: want "pretrained" or "random"`, c.Init)
+	case c.HardNegatives != "article" && c.HardNegatives != "bm25":
+		return fmt.Errorf(`"hard_negatives" is %q: want "article" or "bm25"`, c.HardNegatives)
+	case c.BatchSize < 2:
+		return fmt.Errorf(`"batch_size" %d: in-batch negatives need at least 2`, c.BatchSize)
+	case c.MiniBatch < 0 || c.Accumulate < 1 || c.Steps < 0 || c.Epochs < 0 || c.Threads < 0:
+		return errors.New(`"mini_batch", "accumulate", "steps", "epochs" and "threads" must not be negative`)
+	case c.LR <= 0 || math.IsInf(c.LR, 0) || *c.Warmup < 0 || *c.WeightDecay < 0 || *c.MaxGradNorm < 0:
+		return errors.New(`"lr" must be positive; "warmup", "weight_decay" and "max_grad_norm" not negative`)
+	case c.Scale != 0 && c.Temperature != 0:
+		return errors.New(`give "scale" or "temperature", not both`)
+	case c.Scale < 0 || c.Temperature < 0:
+		return errors.New(`"scale" and "temperature" must be positive`)
+	case c.Similarity != "cosine" && c.Similarity != "dot":
+		return fmt.Errorf(`"similarity" is %q: want "cosine" or "dot"`, c.Similarity)
+	case c.LogEvery < 1 || c.CheckpointEvery < 1 || c.KeepCheckpoints < 1 || c.Eval.Every < 1 || c.Eval.BatchSize < 1:
+		return errors.New(`"log_every", "checkpoint_every", "keep_checkpoints", "eval.every" and "eval.batch_size" must be positive`)
+	}
+	if err := (train.Schedule{LR: c.LR, Total: 1, Decay: train.Decay(c.Schedule)}).Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// metricLine is one line of metrics.jsonl: a training step's numbers, or
+// an evaluation (Eval set) at a step.
+type metricLine struct {
+	Step     int                `json:"step"`
+	Loss     *float64           `json:"loss,omitempty"`
+	LR       *float64           `json:"lr,omitempty"`
+	GradNorm *float64           `json:"grad_norm,omitempty"`
+	SeqPerS  *float64           `json:"seq_per_s,omitempty"`
+	Task     string             `json:"task,omitempty"`
+	Elapsed  float64            `json:"elapsed_s"`
+	Eval     map[string]float64 `json:"eval,omitempty"`
+	System   string             `json:"system,omitempty"`
+}
+
+// trainSummary is what `kotodama train -json` prints and summary.json holds.
+type trainSummary struct {
+	Output     string             `json:"output"`
+	Model      string             `json:"model"`
+	Steps      int                `json:"steps"`
+	Triples    map[string]int     `json:"triples"`
+	PerEpoch   int                `json:"batches_per_epoch"`
+	FinalLoss  float64            `json:"final_loss"`
+	TrainS     float64            `json:"train_s"`
+	EvalTask   string             `json:"eval_task,omitempty"`
+	BM25       map[string]float64 `json:"bm25,omitempty"`
+	Before     map[string]float64 `json:"before,omitempty"`
+	After      map[string]float64 `json:"after,omitempty"`
+	ResumedAt  int                `json:"resumed_at,omitempty"`
+	Config     *trainConfig       `json:"config"`
+	MaxRSSMB   float64            `json:"max_rss_mb"`
+	Threads    int                `json:"threads"`
+	Backend    string             `json:"backend"`
+	Interrupts string             `json:"interrupted,omitempty"`
+}
+
+func runTrain(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train", "train -config FILE [-json]")
+	cfgPath := fs.String("config", "", "configuration `file` (JSON; see below)")
+	asJSON := fs.Bool("json", false, "print the run's summary as JSON")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: kotodama train -config FILE [-json]\n\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(e.stderr, "\n%s", trainConfigHelp)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		fs.Usage()
+		return errors.New("train: -config is required")
+	}
+	c, err := readTrainConfig(*cfgPath)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	r := &trainRun{cfg: c, e: e}
+	sum, err := r.run(ctx)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(sum)
+	}
+	fmt.Fprintf(e.stdout, "trained %d steps in %.0fs; final loss %.4f; model in %s\n", sum.Steps, sum.TrainS, sum.FinalLoss, sum.Model)
+	if sum.EvalTask != "" {
+		fmt.Fprintf(e.stdout, "%s nDCG@10: before %.4f, after %.4f; BM25 %.4f\n", sum.EvalTask,
+			sum.Before["ndcg@10"], sum.After["ndcg@10"], sum.BM25["ndcg@10"])
+	}
+	return nil
+}
+
+// trainRun is one `kotodama train` invocation.
+type trainRun struct {
+	cfg     *trainConfig
+	e       *env
+	pool    *kernels.Pool
+	be      kernels.Backend
+	tokens  *embed.Model // tokenization and model settings, as Encode uses them
+	enc     *train.BERT
+	md      train.ModelDir
+	evalT   *data.Retrieval
+	log     *os.File
+	logW    *bufio.Writer
+	start   time.Time
+	lines   []metricLine
+	summary trainSummary
+}
+
+func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
+	c := r.cfg
+	r.start = time.Now()
+	threads := c.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	r.pool = kernels.NewPool(threads)
+	defer r.pool.Close()
+	r.be = kernels.NewCPUPool(r.pool)
+	r.summary = trainSummary{Output: c.Output, Config: c, Threads: threads, Backend: r.be.Name(), Triples: map[string]int{}}
+	if err := os.MkdirAll(c.Output, 0o755); err != nil {
+		return nil, err
+	}
+
+	// The model: embed for tokenization exactly as inference does it,
+	// bert for a trainable copy of the weights.
+	var loadOpts []embed.LoadOption
+	if c.MaxSeqLength > 0 {
+		loadOpts = append(loadOpts, embed.WithMaxSeqLength(c.MaxSeqLength))
+	}
+	em, err := embed.Load(c.Model, loadOpts...)
+	if err != nil {
+		return nil, err
+	}
+	defer em.Close()
+	r.tokens = em
+	src := c.Model
+	if st, err := os.Stat(src); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("model %q: training reads a model directory (resolve the Hugging Face name to its snapshot directory)", src)
+	}
+	bm, err := bert.Load(r.be, src)
+	if err != nil {
+		return nil, err
+	}
+	if c.Init == "random" {
+		train.InitBERT(bm.Params, bm.Config, 0.02, *c.Seed)
+	}
+	if !*c.Dropout {
+		bm.Config.HiddenDropoutProb, bm.Config.AttentionProbsDropoutProb = 0, 0
+	}
+	pool, err := pooling.New(r.be, em.Pooling())
+	if err != nil {
+		return nil, err
+	}
+	if r.enc, err = train.NewBERT(bm, pool); err != nil {
+		return nil, err
+	}
+	prompts := map[string]string{}
+	if p := *c.Eval.Prefix; p.Query != "" || p.Document != "" {
+		prompts["query"], prompts["document"] = p.Query, p.Document
+	}
+	r.md = train.ModelDir{Source: src, MaxSeqLength: em.MaxSeqLength(), Prompts: prompts}
+
+	// Evaluation task, BM25 baseline, and the data with the evaluation
+	// articles removed.
+	bar := progress.New(r.e.stderr, "train: preparing", 0, "")
+	var exclude func(title, paragraph string) bool
+	if *c.Eval.Task != "" {
+		if r.evalT, err = data.LoadRetrieval(c.Datasets, *c.Eval.Task); err != nil {
+			return nil, loadErr(err, c.Datasets)
+		}
+		exclude = data.ExcludeTask(r.evalT)
+		r.summary.EvalTask = r.evalT.Name
+	}
+	opts := []data.TripleOption{data.WithSeed(*c.Seed)}
+	if exclude != nil {
+		opts = append(opts, data.WithExclude(exclude))
+	}
+	if c.HardNegatives == "bm25" {
+		opts = append(opts, data.WithMiner(bm25Miner))
+	}
+	var sets []*data.TripleSet
+	for _, name := range c.Tasks {
+		s, err := data.LoadTriples(ctx, c.Datasets, name, opts...)
+		if err != nil {
+			return nil, loadErr(err, c.Datasets)
+		}
+		for _, set := range s {
+			r.summary.Triples[set.Task] = len(set.Triples)
+		}
+		sets = append(sets, s...)
+	}
+	bar.Finish()
+	tokenize := func(text string) (train.Seq, error) {
+		ids, err := em.TokenIDs(text, "")
+		return train.Seq(ids), err
+	}
+	src2, err := train.NewTaskBatches(sets, c.BatchSize, *c.Seed, tokenize, c.Prefixes)
+	if err != nil {
+		return nil, err
+	}
+	r.summary.PerEpoch = src2.PerEpoch()
+	steps := c.Steps
+	if steps == 0 {
+		steps = max(1, int(math.Ceil(c.Epochs*float64(src2.PerEpoch())/float64(c.Accumulate))))
+	}
+	warmup := int(*c.Warmup)
+	if *c.Warmup < 1 {
+		warmup = int(math.Round(*c.Warmup * float64(steps)))
+	}
+
+	lossOpts := []loss.Option{loss.WithScale(20)}
+	switch {
+	case c.Scale > 0:
+		lossOpts = []loss.Option{loss.WithScale(c.Scale)}
+	case c.Temperature > 0:
+		lossOpts = []loss.Option{loss.WithTemperature(c.Temperature)}
+	}
+	if c.Similarity == "dot" {
+		lossOpts = append(lossOpts, loss.WithSimilarity(loss.Dot))
+	}
+	if c.Symmetric {
+		lossOpts = append(lossOpts, loss.Symmetric())
+	}
+	if c.QueryNegatives {
+		lossOpts = append(lossOpts, loss.WithQueryNegatives())
+	}
+	l, err := loss.NewInfoNCE(lossOpts...)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := train.NewAdamW(r.enc.Params(), train.WithWeightDecay(*c.WeightDecay), train.WithPool(r.pool))
+	if err != nil {
+		return nil, err
+	}
+	tr := &train.Trainer{
+		Encoder: r.enc, Loss: l, Opt: opt, Data: src2,
+		SaveModel: func(dir string) error { return r.md.Save(dir, r.enc) },
+		Steps:     steps, Accumulate: c.Accumulate, MiniBatch: c.MiniBatch, MaxNorm: *c.MaxGradNorm,
+		Schedule: train.Schedule{LR: c.LR, Warmup: warmup, Total: steps, Decay: train.Decay(c.Schedule)},
+		Seed:     *c.Seed, Dropout: *c.Dropout,
+		Dir: c.Output, CheckpointEvery: c.CheckpointEvery, Keep: c.KeepCheckpoints,
+	}
+	switch err := tr.Resume(); {
+	case err == nil:
+		r.summary.ResumedAt = tr.Step()
+		fmt.Fprintf(r.e.stderr, "train: resuming %s at step %d of %d\n", c.Output, tr.Step(), steps)
+	case errors.Is(err, train.ErrNoCheckpoint):
+	default:
+		return nil, err
+	}
+	if err := r.openLog(tr.Step()); err != nil {
+		return nil, err
+	}
+	defer r.log.Close()
+
+	if r.evalT != nil && tr.Step() == 0 {
+		if *c.Eval.BM25 {
+			if err := r.evalBM25(ctx); err != nil {
+				return nil, err
+			}
+		}
+		res, err := r.evalModel(ctx, src, 0)
+		if err != nil {
+			return nil, err
+		}
+		r.summary.Before = res
+	}
+
+	bar = progress.New(r.e.stderr, "train", int64(steps), "steps")
+	bar.Add(int64(tr.Step()))
+	var last train.StepInfo
+	tr.OnStep = func(s train.StepInfo) error {
+		last = s
+		bar.Add(1)
+		task, _, _ := src2.Locate((s.Step - 1) * c.Accumulate)
+		bar.SetStatus("loss %.4f lr %.2e %s", s.Loss, s.LR, task)
+		if s.Step%c.LogEvery == 0 || s.Step == steps {
+			loss, lr, gn, sps := s.Loss, s.LR, s.GradNorm, float64(s.Seqs)/s.Elapsed.Seconds()
+			if err := r.write(metricLine{Step: s.Step, Loss: &loss, LR: &lr, GradNorm: &gn, SeqPerS: &sps, Task: task}); err != nil {
+				return err
+			}
+		}
+		if r.evalT != nil && s.Step%c.Eval.Every == 0 && s.Step != steps {
+			dir, err := os.MkdirTemp(c.Output, ".eval-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			if err := r.md.Save(dir, r.enc); err != nil {
+				return err
+			}
+			if _, err := r.evalModel(ctx, dir, s.Step); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = tr.Run(ctx)
+	bar.Finish()
+	if errors.Is(err, context.Canceled) {
+		// Interrupted: keep what was done, so that running again resumes.
+		if cerr := tr.Checkpoint(); cerr != nil {
+			return nil, errors.Join(err, cerr)
+		}
+		fmt.Fprintf(r.e.stderr, "train: interrupted; checkpoint at step %d written, run again to resume\n", tr.Step())
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.summary.Steps = steps
+	r.summary.FinalLoss = last.Loss
+	final := filepath.Join(c.Output, "model")
+	if err := r.md.SaveFinal(final, r.enc); err != nil {
+		return nil, err
+	}
+	r.summary.Model = final
+	if r.evalT != nil {
+		res, err := r.evalModel(ctx, final, steps)
+		if err != nil {
+			return nil, err
+		}
+		r.summary.After = res
+		r.fillFromLog()
+	}
+	r.summary.TrainS = time.Since(r.start).Seconds()
+	r.summary.MaxRSSMB = maxRSSMB()
+	if err := r.logW.Flush(); err != nil {
+		return nil, err
+	}
+	if err := plotCurves(filepath.Join(c.Output, "curves.png"), r.lines); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(r.summary, "", "  ")
+	if err := atomicfile.WriteFile(filepath.Join(c.Output, "summary.json"), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return &r.summary, nil
+}
+
+// openLog opens metrics.jsonl for appending, first dropping the lines of
+// steps after a resumed checkpoint (they will be logged again), and keeps
+// the lines for the curves.
+func (r *trainRun) openLog(step int) error {
+	path := filepath.Join(r.cfg.Output, "metrics.jsonl")
+	if b, err := os.ReadFile(path); err == nil {
+		var keep bytes.Buffer
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var m metricLine
+			if json.Unmarshal(sc.Bytes(), &m) != nil || m.Step > step || step == 0 {
+				continue // a torn last line, a step to redo, or a fresh run
+			}
+			r.lines = append(r.lines, m)
+			keep.Write(sc.Bytes())
+			keep.WriteByte('\n')
+		}
+		if err := atomicfile.WriteFile(path, keep.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	r.log, r.logW = f, bufio.NewWriter(f)
+	return nil
+}
+
+func (r *trainRun) write(m metricLine) error {
+	m.Elapsed = math.Round(time.Since(r.start).Seconds()*1000) / 1000
+	r.lines = append(r.lines, m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	r.logW.Write(append(b, '\n'))
+	return r.logW.Flush()
+}
+
+// fillFromLog takes the BM25 and before-training numbers from the log
+// when this invocation resumed after them.
+func (r *trainRun) fillFromLog() {
+	for _, m := range r.lines {
+		switch {
+		case m.System == "bm25" && r.summary.BM25 == nil:
+			r.summary.BM25 = m.Eval
+		case m.System == "model" && m.Step == 0 && r.summary.Before == nil:
+			r.summary.Before = m.Eval
+		}
+	}
+}
+
+// evalModel evaluates the model directory dir on the evaluation task with
+// the evaluation prompts, exactly as embed.Load and Encode run it, and logs
+// the metrics at step.
+func (r *trainRun) evalModel(ctx context.Context, dir string, step int) (map[string]float64, error) {
+	c := r.cfg
+	var opts []embed.LoadOption
+	if c.MaxSeqLength > 0 {
+		opts = append(opts, embed.WithMaxSeqLength(c.MaxSeqLength))
+	}
+	opts = append(opts, embed.WithBackend(r.be))
+	m, err := embed.Load(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	p := *c.Eval.Prefix
+	encode := func(prompt string) eval.EncodeFunc {
+		return func(ctx context.Context, texts []string) ([][]float32, error) {
+			return m.Encode(ctx, texts, embed.WithPrompt(prompt), embed.WithBatchSize(c.Eval.BatchSize))
+		}
+	}
+	nd := len(r.evalT.Docs)
+	bar := progress.New(r.e.stderr, fmt.Sprintf("eval %s at step %d", r.evalT.Name, step), int64(nd+len(r.evalT.Queries)), "texts")
+	defer bar.Finish()
+	var shown int64
+	show := func(done int64) { bar.Add(done - shown); shown = done }
+	dense, err := eval.NewDense(ctx, r.evalT.DocTexts(false), eval.Encoder{Query: encode(p.Query), Document: encode(p.Document)},
+		eval.WithBatchSize(256), eval.WithEncodeProgress(func(done, _ int) { show(int64(done)) }))
+	if err != nil {
+		return nil, err
+	}
+	res, err := eval.EvaluateRetrieval(ctx, r.evalT, dense, eval.WithCutoffs(1, 3, 5, 10), eval.WithSystem("model"),
+		eval.WithProgress(func(done, _ int) { show(int64(nd + done)) }))
+	if err != nil {
+		return nil, err
+	}
+	out := metricsMap(res.Metrics)
+	return out, r.write(metricLine{Step: step, Eval: out, System: "model", Task: r.evalT.Name})
+}
+
+func (r *trainRun) evalBM25(ctx context.Context) error {
+	bm, err := eval.NewBM25(ctx, r.evalT.DocTexts(false))
+	if err != nil {
+		return err
+	}
+	res, err := eval.EvaluateRetrieval(ctx, r.evalT, bm, eval.WithCutoffs(1, 3, 5, 10), eval.WithSystem("bm25"))
+	if err != nil {
+		return err
+	}
+	r.summary.BM25 = metricsMap(res.Metrics)
+	return r.write(metricLine{Step: 0, Eval: r.summary.BM25, System: "bm25", Task: r.evalT.Name})
+}
+
+func metricsMap(ms eval.Metrics) map[string]float64 {
+	out := make(map[string]float64, len(ms))
+	for _, m := range ms {
+		out[m.Name] = m.Value
+	}
+	return out
+}
+
+// bm25Miner ranks paragraphs for questions with BM25 over CJK bigrams.
+func bm25Miner(ctx context.Context, queries, docs []string, k int) ([][]int, error) {
+	ix, err := eval.NewBM25(ctx, docs)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := ix.Search(ctx, queries, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]int, len(hits))
+	for i, h := range hits {
+		for _, x := range h {
+			out[i] = append(out[i], x.Doc)
+		}
+	}
+	return out, nil
+}
