@@ -54,8 +54,10 @@ func checkParams(params []Param) error {
 }
 
 // normName matches a normalization layer as a path component of a
-// lower-cased parameter name ("norm", "…_norm", "layernorm", "rmsnorm").
-var normName = regexp.MustCompile(`(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)|layernorm|rmsnorm`)
+// lower-cased parameter name ("norm", "norm_…", "…_norm", "layernorm",
+// "rmsnorm"); "norm_context" is the LayerNorm NV-Embed's latent attention
+// puts on its latents.
+var normName = regexp.MustCompile(`(?:^|\.)norm(?:$|\.|_)|_norm(?:$|\.)|layernorm|rmsnorm`)
 
 // NoDecay reports whether the parameter called name is left out of weight
 // decay: biases and normalization weights, by name, as the Hugging Face

@@ -244,6 +244,12 @@ func copyTree(src, dst string) error {
 // SaveFinal writes the model directory dir atomically as a whole: into a
 // temporary sibling, then renamed over dir (a previous dir is replaced).
 func (md ModelDir) SaveFinal(dir string, e *BERT) error {
+	return saveFinal(dir, func(tmp string) error { return md.Save(tmp, e) })
+}
+
+// saveFinal runs save on a temporary sibling of dir, then renames it over
+// dir.
+func saveFinal(dir string, save func(tmp string) error) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -252,7 +258,7 @@ func (md ModelDir) SaveFinal(dir string, e *BERT) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if err := md.Save(tmp, e); err != nil {
+	if err := save(tmp); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
