@@ -45,6 +45,10 @@ func New(w io.Writer, label string, total int64, unit string) *Bar {
 	b.every = 5 * time.Second
 	if b.tty {
 		b.every = 100 * time.Millisecond
+	} else {
+		// A log gets its first line after one interval, so a short job
+		// writes only its final line.
+		b.last = b.start
 	}
 	return b
 }
