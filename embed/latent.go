@@ -60,3 +60,8 @@ func (m *Model) newLatentActs(w *workspace) error {
 	w.lacts = a
 	return nil
 }
+
+// LatentAttention returns the model's latent-attention pooling module, or
+// nil when it pools with a Pooling module. Its parameters are the model's:
+// treat them as read-only while the model encodes.
+func (m *Model) LatentAttention() *pooling.LatentAttention { return m.latent }

@@ -21,7 +21,6 @@ import (
 	"github.com/kotodama-ai/kotodama/internal/progress"
 	"github.com/kotodama-ai/kotodama/kernels"
 	"github.com/kotodama-ai/kotodama/loss"
-	"github.com/kotodama-ai/kotodama/pooling"
 	"github.com/kotodama-ai/kotodama/train"
 )
 
@@ -75,7 +74,7 @@ const trainConfigHelp = `The configuration is a JSON object (unknown keys are an
   log_every        steps between metrics.jsonl lines (default 10)
   checkpoint_every steps between checkpoints (default 200); one is always written at the end
   keep_checkpoints checkpoints kept (default 2)
-  eval.task        retrieval task evaluated before, during and after training (default
+` + latentTrainHelp + `  eval.task        retrieval task evaluated before, during and after training (default
                    "jsquad-valid"; "" for none); nDCG@10 and friends go to metrics.jsonl
   eval.every       steps between evaluations (default: checkpoint_every)
   eval.prefix      {"query": ..., "document": ...} prompts for the evaluation (default: the
@@ -117,6 +116,8 @@ type trainConfig struct {
 	LogEvery        int                     `json:"log_every"`
 	CheckpointEvery int                     `json:"checkpoint_every"`
 	KeepCheckpoints int                     `json:"keep_checkpoints"`
+	LatentAttention *latentTrainConfig      `json:"latent_attention"` // train_latent.go
+	FreezeEncoder   bool                    `json:"freeze_encoder"`
 	Eval            struct {
 		Task      *string       `json:"task"`
 		Every     int           `json:"every"`
@@ -250,7 +251,7 @@ func (c *trainConfig) defaults() error {
 	if err := (train.Schedule{LR: c.LR, Total: 1, Decay: train.Decay(c.Schedule)}).Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.latentDefaults()
 }
 
 // metricLine is one line of metrics.jsonl: a training step's numbers, or
@@ -326,19 +327,21 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 
 // trainRun is one `kotodama train` invocation.
 type trainRun struct {
-	cfg     *trainConfig
-	e       *env
-	pool    *kernels.Pool
-	be      kernels.Backend
-	tokens  *embed.Model // tokenization and model settings, as Encode uses them
-	enc     *train.BERT
-	md      train.ModelDir
-	evalT   *data.Retrieval
-	log     *os.File
-	logW    *bufio.Writer
-	start   time.Time
-	lines   []metricLine
-	summary trainSummary
+	cfg       *trainConfig
+	e         *env
+	pool      *kernels.Pool
+	be        kernels.Backend
+	tokens    *embed.Model // tokenization and model settings, as Encode uses them
+	enc       train.Encoder
+	save      func(dir string) error // writes the model as it is now (newEncoder)
+	saveFinal func(dir string) error
+	md        train.ModelDir
+	evalT     *data.Retrieval
+	log       *os.File
+	logW      *bufio.Writer
+	start     time.Time
+	lines     []metricLine
+	summary   trainSummary
 }
 
 func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
@@ -382,11 +385,7 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	if !*c.Dropout {
 		bm.Config.HiddenDropoutProb, bm.Config.AttentionProbsDropoutProb = 0, 0
 	}
-	pool, err := pooling.New(r.be, em.Pooling())
-	if err != nil {
-		return nil, err
-	}
-	if r.enc, err = train.NewBERT(bm, pool); err != nil {
+	if err := r.newEncoder(bm, em); err != nil {
 		return nil, err
 	}
 	prompts := map[string]string{}
@@ -469,7 +468,7 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	}
 	tr := &train.Trainer{
 		Encoder: r.enc, Loss: l, Opt: opt, Data: src2,
-		SaveModel: func(dir string) error { return r.md.Save(dir, r.enc) },
+		SaveModel: r.save,
 		Steps:     steps, Accumulate: c.Accumulate, MiniBatch: c.MiniBatch, MaxNorm: *c.MaxGradNorm,
 		Schedule: train.Schedule{LR: c.LR, Warmup: warmup, Total: steps, Decay: train.Decay(c.Schedule)},
 		Seed:     *c.Seed, Dropout: *c.Dropout,
@@ -521,7 +520,7 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			if err := r.md.Save(dir, r.enc); err != nil {
+			if err := r.save(dir); err != nil {
 				return err
 			}
 			if _, err := r.evalModel(ctx, dir, s.Step); err != nil {
@@ -546,7 +545,7 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	r.summary.Steps = steps
 	r.summary.FinalLoss = last.Loss
 	final := filepath.Join(c.Output, "model")
-	if err := r.md.SaveFinal(final, r.enc); err != nil {
+	if err := r.saveFinal(final); err != nil {
 		return nil, err
 	}
 	r.summary.Model = final
