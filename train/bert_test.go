@@ -94,7 +94,7 @@ func TestModelDirRoundTrip(t *testing.T) {
 		}
 	}
 	dir := filepath.Join(t.TempDir(), "model")
-	md := ModelDir{Source: src, Prompts: map[string]string{"query": "クエリ: ", "document": "文章: "}}
+	md := ModelDir{Source: src, MaxSeqLength: 33, Prompts: map[string]string{"query": "クエリ: ", "document": "文章: "}}
 	if err := md.SaveFinal(dir, e); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +126,13 @@ func TestModelDirRoundTrip(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "config_sentence_transformers.json"))
 	if err := json.Unmarshal(b, &st); err != nil || st.Prompts["query"] != "クエリ: " {
 		t.Fatalf("config_sentence_transformers.json: %s (%v)", b, err)
+	}
+	var sb struct {
+		MaxSeqLength int `json:"max_seq_length"`
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "sentence_bert_config.json"))
+	if err := json.Unmarshal(b, &sb); err != nil || sb.MaxSeqLength != 33 {
+		t.Fatalf("sentence_bert_config.json: %s (%v)", b, err)
 	}
 	for _, name := range []string{"modules.json", "sentence_bert_config.json", "tokenizer.json", "config.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {

@@ -22,7 +22,9 @@ type ModelDir struct {
 	// tokenizer files and sentence-transformers module configs are
 	// carried over, and its unused tensors (the pooler) kept.
 	Source string
-	// MaxSeqLength goes to sentence_bert_config.json when Source has none.
+	// MaxSeqLength, when set, is the max_seq_length written to
+	// sentence_bert_config.json (the length the model was trained with);
+	// otherwise the source's file is kept, or the model's positions used.
 	MaxSeqLength int
 	// Prompts, when set, are written to config_sentence_transformers.json
 	// (e.g. the instruction prefixes the model was trained with), so
@@ -104,14 +106,8 @@ func (md ModelDir) Save(dir string, e *BERT) error {
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "sentence_bert_config.json")); err != nil {
-		n := md.MaxSeqLength
-		if n <= 0 {
-			n = e.Model.Config.MaxPositionEmbeddings
-		}
-		if err := writeJSON(filepath.Join(dir, "sentence_bert_config.json"), map[string]any{"max_seq_length": n, "do_lower_case": false}); err != nil {
-			return err
-		}
+	if err := md.writeSBertConfig(dir, e); err != nil {
+		return err
 	}
 	return md.writeSTConfig(dir)
 }
@@ -185,6 +181,28 @@ func writePooling(dir string, c pooling.Config) error {
 		"include_prompt":                    c.IncludePrompt,
 	}
 	return writeJSON(filepath.Join(dir, "config.json"), cfg)
+}
+
+// writeSBertConfig writes sentence_bert_config.json: the source's, with
+// max_seq_length set to the length the model was trained with when md
+// says (as sentence-transformers saves model.max_seq_length).
+func (md ModelDir) writeSBertConfig(dir string, e *BERT) error {
+	path := filepath.Join(dir, "sentence_bert_config.json")
+	cfg := map[string]any{"do_lower_case": false}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("train: saving model: %s: %w", filepath.Join(md.Source, "sentence_bert_config.json"), err)
+		}
+		if md.MaxSeqLength <= 0 {
+			return nil
+		}
+	}
+	n := md.MaxSeqLength
+	if n <= 0 {
+		n = e.Model.Config.MaxPositionEmbeddings
+	}
+	cfg["max_seq_length"] = n
+	return writeJSON(path, cfg)
 }
 
 // writeSTConfig writes config_sentence_transformers.json: the source's,

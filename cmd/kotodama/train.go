@@ -39,8 +39,10 @@ const trainConfigHelp = `The configuration is a JSON object (unknown keys are an
   model            (required) the model to start from: a sentence-transformers or Hugging Face
                    BERT directory (config.json, model.safetensors, tokenizer files), or "org/name"
                    in the local Hugging Face cache
-  init             "pretrained" (default: the model's weights) or "random" (re-initialize every
-                   weight as Hugging Face's BERT does, std 0.02, from seed: train from scratch)
+  init             "pretrained" (default: the model's weights) or "random": initialize every
+                   weight as Hugging Face's BERT does (std 0.02, from seed) and train from scratch;
+                   the model directory then needs only config.json and the tokenizer files (and
+                   1_Pooling/config.json, else mean pooling); the initial model is saved as init/
   output           (required) run directory: model/ (the final model, sentence-transformers
                    layout), checkpoints/, metrics.jsonl, curves.png, summary.json
   datasets         datasets directory (default $KOTODAMA_DATA or "datasets")
@@ -360,27 +362,32 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	}
 
 	// The model: embed for tokenization exactly as inference does it,
-	// bert for a trainable copy of the weights.
+	// bert for a trainable copy of the weights. A random initialization
+	// is first written out as a model directory of its own (output/init),
+	// so that it loads, evaluates and resumes like any other.
+	src := c.Model
+	if st, err := os.Stat(src); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("model %q: training reads a model directory (resolve a Hugging Face name to its snapshot directory)", src)
+	}
+	if c.Init == "random" {
+		var err error
+		if src, err = r.randomInit(); err != nil {
+			return nil, err
+		}
+	}
 	var loadOpts []embed.LoadOption
 	if c.MaxSeqLength > 0 {
 		loadOpts = append(loadOpts, embed.WithMaxSeqLength(c.MaxSeqLength))
 	}
-	em, err := embed.Load(c.Model, loadOpts...)
+	em, err := embed.Load(src, loadOpts...)
 	if err != nil {
 		return nil, err
 	}
 	defer em.Close()
 	r.tokens = em
-	src := c.Model
-	if st, err := os.Stat(src); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("model %q: training reads a model directory (resolve the Hugging Face name to its snapshot directory)", src)
-	}
 	bm, err := bert.Load(r.be, src)
 	if err != nil {
 		return nil, err
-	}
-	if c.Init == "random" {
-		train.InitBERT(bm.Params, bm.Config, 0.02, *c.Seed)
 	}
 	if !*c.Dropout {
 		bm.Config.HiddenDropoutProb, bm.Config.AttentionProbsDropoutProb = 0, 0
@@ -570,6 +577,43 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 		return nil, err
 	}
 	return &r.summary, nil
+}
+
+// randomInit writes output/init: the model directory's config, tokenizer
+// and modules with weights drawn as Hugging Face's BERT initializes them
+// (from seed); the source needs no weights. Pooling is the source's
+// 1_Pooling/config.json, or mean pooling. An existing output/init (a
+// resumed run) is kept.
+func (r *trainRun) randomInit() (string, error) {
+	c := r.cfg
+	dir := filepath.Join(c.Output, "init")
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+		return dir, nil
+	}
+	bc, err := bert.LoadConfig(nil, c.Model)
+	if err != nil {
+		return "", err
+	}
+	bm, err := bert.New(r.be, bc)
+	if err != nil {
+		return "", err
+	}
+	train.InitBERT(bm.Params, bc, 0.02, *c.Seed)
+	pc := pooling.Config{Dim: bc.HiddenSize, Modes: []pooling.Mode{pooling.Mean}, IncludePrompt: true}
+	if b, err := os.ReadFile(filepath.Join(c.Model, "1_Pooling", "config.json")); err == nil {
+		if pc, err = pooling.ParseConfig(b); err != nil {
+			return "", fmt.Errorf("%s: %w", filepath.Join(c.Model, "1_Pooling", "config.json"), err)
+		}
+	}
+	pool, err := pooling.New(r.be, pc)
+	if err != nil {
+		return "", err
+	}
+	enc, err := train.NewBERT(bm, pool)
+	if err != nil {
+		return "", err
+	}
+	return dir, train.ModelDir{Source: c.Model, MaxSeqLength: c.MaxSeqLength}.SaveFinal(dir, enc)
 }
 
 // openLog opens metrics.jsonl for appending, first dropping the lines of
