@@ -21,6 +21,7 @@ import (
 	"github.com/kotodama-ai/kotodama/internal/progress"
 	"github.com/kotodama-ai/kotodama/kernels"
 	"github.com/kotodama-ai/kotodama/loss"
+	"github.com/kotodama-ai/kotodama/pooling"
 	"github.com/kotodama-ai/kotodama/train"
 )
 
