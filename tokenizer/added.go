@@ -63,7 +63,7 @@ func (m *matcher) at(b []byte, i int) (end, tok int, ok bool) {
 		if s = m.t.next(s, b[j]); s < 0 {
 			break
 		}
-		if v := m.t.value[s]; v >= 0 {
+		if v := m.t.value(s); v >= 0 {
 			best, bestV = j+1, v
 		}
 	}

@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -350,7 +349,7 @@ func (b pyBasicWords) split(st *state, in, out []piece) []piece {
 			p = lowercase(st, p)
 		}
 		if b.strip {
-			p = unicodeNormalize(st, p, norm.NFD, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+			p = unicodeNormalize(st, p, norm.NFD, notMn)
 		}
 		out = splitClassOne(st, p, out, nil, isPyBertPunct)
 	}

@@ -73,7 +73,7 @@ func (m *wordPiece) tokenize(st *state, p piece) error {
 			if s = t.next(s, b[i]); s < 0 {
 				break
 			}
-			if v := t.value[s]; v >= 0 {
+			if v := t.value(s); v >= 0 {
 				best, bestID = i+1, v
 			}
 		}
@@ -191,7 +191,7 @@ func (m *unigram) tokenize(st *state, p piece) error {
 			if s = t.next(s, b[i]); s < 0 {
 				break
 			}
-			id := t.value[s]
+			id := t.value(s)
 			if id < 0 {
 				continue
 			}

@@ -41,21 +41,10 @@ func (n bertNormalizer) normalize(st *state, p piece) piece {
 		})
 	}
 	if n.chineseChars {
-		w := st.rewrite(p)
-		for w.more() {
-			r, sz := w.peek()
-			if isChineseChar(r) {
-				w.insert(' ')
-				w.keep(sz)
-				w.insert(' ')
-			} else {
-				w.keep(sz)
-			}
-		}
-		p = w.done()
+		p = spaceAround(st, p, isChineseChar)
 	}
 	if n.stripAccents {
-		p = unicodeNormalize(st, p, norm.NFD, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+		p = unicodeNormalize(st, p, norm.NFD, notMn)
 	}
 	if n.lowercase {
 		p = lowercase(st, p)
@@ -63,22 +52,59 @@ func (n bertNormalizer) normalize(st *state, p piece) piece {
 	return p
 }
 
+// spaceAround puts a space before and after every character f accepts
+// (handle_chinese_chars), the spaces aligned to the characters beside
+// them.
+func spaceAround(st *state, p piece, f func(rune) bool) piece {
+	b := st.text(p)
+	w := st.rewrite(p)
+	run := 0
+	for i := 0; i < len(b); {
+		r, sz := rune(b[i]), 1
+		if r >= utf8.RuneSelf {
+			r, sz = utf8.DecodeRune(b[i:])
+		}
+		i += sz
+		if !f(r) {
+			run += sz
+			continue
+		}
+		w.keep(run)
+		run = 0
+		w.insert(' ')
+		w.keep(sz)
+		w.insert(' ')
+	}
+	w.keep(run)
+	return w.done()
+}
+
 // mapRunes rewrites p character by character: f returns the replacement
 // and whether to keep the character at all.
 func mapRunes(st *state, p piece, f func(rune) (rune, bool)) piece {
+	b := st.text(p)
 	w := st.rewrite(p)
-	for w.more() {
-		r, sz := w.peek()
+	run := 0 // unchanged bytes not yet passed to w
+	for i := 0; i < len(b); {
+		r, sz := rune(b[i]), 1
+		if r >= utf8.RuneSelf {
+			r, sz = utf8.DecodeRune(b[i:])
+		}
+		i += sz
 		q, ok := f(r)
-		switch {
-		case !ok:
+		if ok && q == r {
+			run += sz
+			continue
+		}
+		w.keep(run)
+		run = 0
+		if !ok {
 			w.skip(sz)
-		case q == r:
-			w.keep(sz)
-		default:
+		} else {
 			w.replace(sz, q)
 		}
 	}
+	w.keep(run)
 	return w.done()
 }
 
@@ -127,14 +153,7 @@ func unicodeNormalize(st *state, p piece, f norm.Form, keep func(rune) bool) pie
 	src := st.text(p)
 	quick := f.QuickSpan(src)
 	if keep != nil {
-		for i := 0; i < quick; {
-			r, sz := utf8.DecodeRune(src[i:])
-			if !keep(r) {
-				quick = i
-				break
-			}
-			i += sz
-		}
+		quick = keptPrefix(src[:quick], keep)
 	}
 	if quick == len(src) {
 		return p
@@ -145,19 +164,24 @@ func unicodeNormalize(st *state, p piece, f norm.Form, keep func(rune) bool) pie
 		dform = norm.NFKD
 	}
 	w := st.rewrite(p)
-	w.keep(quick)
 	var d, out []dchar
-	for i := quick; i < len(src); {
+	for i := 0; i < len(src); {
+		// Pass the longest normal (and kept) run through untouched.
+		q := f.QuickSpan(src[i:])
+		if keep != nil {
+			q = keptPrefix(src[i:i+q], keep)
+		}
+		w.keep(q)
+		i += q
+		if i >= len(src) {
+			break
+		}
 		n := f.NextBoundary(src[i:], true)
 		if n <= 0 {
 			n = len(src) - i
 		}
 		seg := src[i : i+n]
 		i += n
-		if f.IsNormal(seg) && (keep == nil || allRunes(seg, keep)) {
-			w.keep(n)
-			continue
-		}
 		d = decomposeSeg(d[:0], seg, dform)
 		out = d
 		if compose {
@@ -190,6 +214,26 @@ func unicodeNormalize(st *state, p piece, f norm.Form, keep func(rune) bool) pie
 	return w.done()
 }
 
+// keptPrefix returns the length of the prefix of a normal run that keep
+// accepts, cut back to the last starter so the rest begins a segment.
+func keptPrefix(b []byte, keep func(rune) bool) int {
+	lastStarter := 0
+	for i := 0; i < len(b); {
+		r, sz := rune(b[i]), 1
+		if r >= utf8.RuneSelf {
+			r, sz = utf8.DecodeRune(b[i:])
+		}
+		if !keep(r) {
+			return lastStarter
+		}
+		if r < 0x300 || classOf(r)&cStarter != 0 {
+			lastStarter = i
+		}
+		i += sz
+	}
+	return len(b)
+}
+
 func allRunes(b []byte, f func(rune) bool) bool {
 	for _, r := range string(b) {
 		if !f(r) {
@@ -209,6 +253,9 @@ type dchar struct {
 }
 
 func cccOf(r rune) uint8 {
+	if r < 0x300 || classOf(r)&cStarter != 0 {
+		return 0
+	}
 	var b [utf8.UTFMax]byte
 	k := utf8.EncodeRune(b[:], r)
 	return norm.NFD.Properties(b[:k]).CCC()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rivo/uniseg"
@@ -17,6 +18,11 @@ import (
 type charsmap struct {
 	units []uint32
 	norm  []byte
+	// single caches, for every BMP character, the replacement of the
+	// character alone (an offset into norm), -1 when it has none: the
+	// lookup most characters need.
+	single     []int32
+	singleOnce sync.Once
 }
 
 func parseCharsmap(b []byte) (*charsmap, error) {
@@ -35,6 +41,36 @@ func parseCharsmap(b []byte) (*charsmap, error) {
 		return nil, errors.New("precompiled charsmap: empty trie")
 	}
 	return &charsmap{units: units, norm: b[4+n:]}, nil
+}
+
+// singleOf returns the replacement of the one character r (n bytes, at
+// the start of b) and whether it has one.
+func (m *charsmap) singleOf(r rune, b []byte) ([]byte, bool) {
+	if r >= 0x10000 {
+		return m.shortest(b)
+	}
+	m.singleOnce.Do(func() {
+		m.single = make([]int32, 0x10000)
+		var buf [utf8.UTFMax]byte
+		for c := rune(0); c < 0x10000; c++ {
+			m.single[c] = -1
+			if c >= 0xD800 && c <= 0xDFFF {
+				continue
+			}
+			k := utf8.EncodeRune(buf[:], c)
+			m.prefixes(buf[:k], func(n int, v uint32) bool {
+				if n == k && v < uint32(len(m.norm)) {
+					m.single[c] = int32(v)
+				}
+				return false
+			})
+		}
+	})
+	v := m.single[r]
+	if v < 0 {
+		return nil, false
+	}
+	return m.replacement(uint32(v))
 }
 
 // darts-clone unit fields.
@@ -128,9 +164,28 @@ type precompiledNormalizer struct{ m *charsmap }
 
 func (n precompiledNormalizer) normalize(st *state, p piece) piece {
 	w := st.rewrite(p)
-	for w.more() {
-		b := st.buf[w.pos:p.end]
+	run := 0 // characters passed through unchanged, not yet given to w
+	for w.pos+int32(run) < p.end {
+		b := st.buf[w.pos+int32(run) : p.end]
 		g := graphemeLen(b)
+		r, sz := rune(b[0]), 1
+		if r >= utf8.RuneSelf {
+			r, sz = utf8.DecodeRune(b)
+		}
+		if g == sz {
+			// A one-character cluster: one table lookup.
+			rep, ok := n.m.singleOf(r, b[:sz])
+			if !ok {
+				run += sz
+				continue
+			}
+			w.keep(run)
+			run = 0
+			w.replaceString(sz, string(rep))
+			continue
+		}
+		w.keep(run)
+		run = 0
 		if g < 6 {
 			if rep, ok := n.m.shortest(b[:g]); ok {
 				w.replaceString(g, string(rep))
@@ -147,6 +202,7 @@ func (n precompiledNormalizer) normalize(st *state, p piece) piece {
 			k += sz
 		}
 	}
+	w.keep(run)
 	return w.done()
 }
 

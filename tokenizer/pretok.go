@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"sort"
 	"sync"
 	"unicode"
@@ -187,7 +188,7 @@ func isOnigWord(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == '_' || (r >= '0' && r <= '9') || (r|0x20 >= 'a' && r|0x20 <= 'z')
 	}
-	return unicode.In(r, unicode.L, unicode.Nl, unicode.M, unicode.Nd, unicode.Pc, unicode.Other_Alphabetic) || r == 0x200C || r == 0x200D
+	return classOf(r)&cOnigWord != 0
 }
 
 // splitPreTokenizer is Split: a pattern with a behavior, optionally
@@ -257,14 +258,13 @@ func (m metaspacePreTokenizer) split(st *state, in, out []piece) []piece {
 		// Replace ' ' with the replacement.
 		w := st.rewrite(p)
 		for w.more() {
-			c := st.buf[w.pos]
-			if c == ' ' {
-				w.skip(1)
-				w.insert(m.replacement)
-				continue
+			i := bytes.IndexByte(st.buf[w.pos:p.end], ' ')
+			if i < 0 {
+				break
 			}
-			_, sz := w.peek()
-			w.keep(sz)
+			w.keep(i)
+			w.skip(1)
+			w.insert(m.replacement)
 		}
 		q := w.done()
 		b := st.text(q)

@@ -503,7 +503,7 @@ func (m *spmUnigram) tokenize(st *state, p piece) error {
 			if s = t.next(s, b[i]); s < 0 {
 				break
 			}
-			id := t.value[s]
+			id := t.value(s)
 			if id < 0 || m.types[id] == spmUnused {
 				continue
 			}

@@ -10,19 +10,28 @@ import (
 // two array reads, which makes longest-match (WordPiece) and
 // common-prefix search (Unigram) linear in the bytes read.
 type trie struct {
-	base  []int32
-	check []int32
-	value []int32 // id of the key ending at a state, or -1
+	nodes []trieNode
+}
+
+// trieNode is one state; its three fields sit together so a step of a
+// walk touches one cache line.
+type trieNode struct {
+	base  int32 // children at base+c
+	check int32 // the parent state, -1 for a free slot
+	value int32 // id of the key ending here, or -1
 }
 
 // next returns the child of state s on byte c, or -1.
 func (t *trie) next(s int32, c byte) int32 {
-	n := t.base[s] + int32(c)
-	if uint32(n) < uint32(len(t.check)) && t.check[n] == s {
+	n := t.nodes[s].base + int32(c)
+	if uint32(n) < uint32(len(t.nodes)) && t.nodes[n].check == s {
 		return n
 	}
 	return -1
 }
+
+// value returns the id of the key ending at state s, or -1.
+func (t *trie) value(s int32) int32 { return t.nodes[s].value }
 
 // lookup returns the id of key, or -1.
 func (t *trie) lookup(key []byte) int32 {
@@ -32,7 +41,7 @@ func (t *trie) lookup(key []byte) int32 {
 			return -1
 		}
 	}
-	return t.value[s]
+	return t.nodes[s].value
 }
 
 // lookupString is lookup for a string key.
@@ -43,7 +52,7 @@ func (t *trie) lookupString(key string) int32 {
 			return -1
 		}
 	}
-	return t.value[s]
+	return t.nodes[s].value
 }
 
 // newTrie builds a trie mapping keys[i] to ids[i]. When a key repeats, the
@@ -66,13 +75,10 @@ func newTrie(keys []string, ids []int32) *trie {
 	})
 	b := trieBuilder{freeHead: -1, freeTail: -1}
 	n := 256 + 2*len(keys)
-	b.t.base = make([]int32, 1, n)
-	b.t.check = make([]int32, 1, n)
-	b.t.value = make([]int32, 1, n)
+	b.t.nodes = make([]trieNode, 1, n)
 	b.fnext = make([]int32, 1, n)
 	b.fprev = make([]int32, 1, n)
-	b.t.check[0] = -2 // the root is no one's child
-	b.t.value[0] = -1
+	b.t.nodes[0] = trieNode{check: -2, value: -1} // the root is no one's child
 	sorted := make([]string, len(items))
 	sids := make([]int32, len(items))
 	for i, it := range items {
@@ -84,11 +90,11 @@ func newTrie(keys []string, ids []int32) *trie {
 	}
 	t := b.t
 	// Trim the free tail so next's bound check stays tight.
-	last := len(t.check) - 1
-	for last > 0 && t.check[last] == -1 {
+	last := len(t.nodes) - 1
+	for last > 0 && t.nodes[last].check == -1 {
 		last--
 	}
-	t.base, t.check, t.value = t.base[:last+1], t.check[:last+1], t.value[:last+1]
+	t.nodes = slices.Clip(t.nodes[:last+1])
 	return &t
 }
 
@@ -108,11 +114,9 @@ type trieBuilder struct {
 // grow extends the arrays to hold index n, linking the new slots into the
 // free list.
 func (b *trieBuilder) grow(n int32) {
-	for int32(len(b.t.check)) <= n {
-		i := int32(len(b.t.check))
-		b.t.base = append(b.t.base, 0)
-		b.t.check = append(b.t.check, -1)
-		b.t.value = append(b.t.value, -1)
+	for int32(len(b.t.nodes)) <= n {
+		i := int32(len(b.t.nodes))
+		b.t.nodes = append(b.t.nodes, trieNode{check: -1, value: -1})
 		b.fnext = append(b.fnext, -1)
 		b.fprev = append(b.fprev, b.freeTail)
 		if b.freeTail >= 0 {
@@ -127,7 +131,7 @@ func (b *trieBuilder) grow(n int32) {
 // use takes slot n off the free list.
 func (b *trieBuilder) use(n int32, parent int32) {
 	b.grow(n)
-	b.t.check[n] = parent
+	b.t.nodes[n].check = parent
 	p, q := b.fprev[n], b.fnext[n]
 	if p >= 0 {
 		b.fnext[p] = q
@@ -146,7 +150,7 @@ func (b *trieBuilder) use(n int32, parent int32) {
 func (b *trieBuilder) place(s int32, lo, hi, depth int) {
 	// Keys ending here come first in sorted order; the last duplicate wins.
 	for lo < hi && len(b.keys[lo]) == depth {
-		b.t.value[s] = b.ids[lo]
+		b.t.nodes[s].value = b.ids[lo]
 		lo++
 	}
 	if lo == hi {
@@ -168,7 +172,7 @@ func (b *trieBuilder) place(s int32, lo, hi, depth int) {
 	b.labels, b.starts = labels, starts
 
 	base := b.findBase(ls)
-	b.t.base[s] = base
+	b.t.nodes[s].base = base
 	for _, c := range ls {
 		b.use(base+int32(c), s)
 	}
@@ -190,7 +194,7 @@ func (b *trieBuilder) findBase(labels []byte) int32 {
 		ok := true
 		for _, c := range labels[1:] {
 			n := base + int32(c)
-			if n < int32(len(b.t.check)) && b.t.check[n] != -1 {
+			if n < int32(len(b.t.nodes)) && b.t.nodes[n].check != -1 {
 				ok = false
 				break
 			}
@@ -204,7 +208,7 @@ func (b *trieBuilder) findBase(labels []byte) int32 {
 			break
 		}
 	}
-	base := int32(len(b.t.check)) - first
+	base := int32(len(b.t.nodes)) - first
 	if base < 1 {
 		base = 1
 	}

@@ -1,9 +1,73 @@
 package tokenizer
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
+
+// Character classes of the Basic Multilingual Plane are looked up in one
+// table built on first use, so the hot loops pay one load per character
+// instead of a binary search in a unicode.RangeTable; characters outside
+// the BMP (rare) take the slow path.
+const (
+	cWhite       = 1 << iota // Rust char::is_whitespace (White_Space)
+	cBertPunct               // ASCII punctuation or Unicode P*
+	cBertControl             // Cc, Cf, Co but not \t \n \r
+	cMn                      // nonspacing mark
+	cStarter                 // canonical combining class 0
+	cOnigWord                // Oniguruma / regex \w
+	cNumeric                 // Rust char::is_numeric
+)
+
+var bmpClass = sync.OnceValue(func() *[0x10000]uint8 {
+	var t [0x10000]uint8
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		t[r] = slowClass(r)
+	}
+	return &t
+})
+
+func slowClass(r rune) uint8 {
+	var c uint8
+	if unicode.Is(unicode.White_Space, r) {
+		c |= cWhite
+	}
+	if (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126) || unicode.IsPunct(r) {
+		c |= cBertPunct
+	}
+	if r != '\t' && r != '\n' && r != '\r' && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co) {
+		c |= cBertControl
+	}
+	if unicode.Is(unicode.Mn, r) {
+		c |= cMn
+	}
+	var b [utf8.UTFMax]byte
+	k := utf8.EncodeRune(b[:], r)
+	if norm.NFD.Properties(b[:k]).CCC() == 0 {
+		c |= cStarter
+	}
+	if unicode.In(r, unicode.L, unicode.Nl, unicode.M, unicode.Nd, unicode.Pc, unicode.Other_Alphabetic) || r == 0x200C || r == 0x200D {
+		c |= cOnigWord
+	}
+	if unicode.IsNumber(r) {
+		c |= cNumeric
+	}
+	return c
+}
+
+// classOf returns the class bits of r.
+func classOf(r rune) uint8 {
+	if r < 0x10000 {
+		return bmpClass()[r]
+	}
+	return slowClass(r)
+}
 
 // Character classes as the reference implementations define them. The Rust
 // tokenizers crate uses Rust's char methods and the unicode_categories
@@ -18,7 +82,7 @@ func isRustWhitespace(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == ' ' || (r >= '\t' && r <= '\r')
 	}
-	return unicode.Is(unicode.White_Space, r)
+	return classOf(r)&cWhite != 0
 }
 
 // isBertWhitespace is BertNormalizer's whitespace: tab, newline, carriage
@@ -35,7 +99,7 @@ func isBertControl(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r < 0x20 || r == 0x7f
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
+	return classOf(r)&cBertControl != 0
 }
 
 // isBertPunct is BertPreTokenizer's punctuation: ASCII punctuation or any
@@ -44,7 +108,7 @@ func isBertPunct(r rune) bool {
 	if r < utf8.RuneSelf {
 		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
 	}
-	return unicode.IsPunct(r)
+	return classOf(r)&cBertPunct != 0
 }
 
 // isChineseChar is BERT's "Chinese character": the CJK Unified Ideographs
@@ -78,7 +142,7 @@ func isRustNumeric(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r >= '0' && r <= '9'
 	}
-	return unicode.IsNumber(r)
+	return classOf(r)&cNumeric != 0
 }
 
 // isRegexWord is the regex crates' \w (the Unicode word property, as
@@ -93,7 +157,7 @@ func isPyWhitespace(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == ' ' || (r >= '\t' && r <= '\r') || (r >= 0x1c && r <= 0x1f)
 	}
-	return unicode.Is(unicode.White_Space, r)
+	return classOf(r)&cWhite != 0
 }
 
 // isPyBertWhitespace is the Python BasicTokenizer's _is_whitespace: space,
@@ -128,3 +192,9 @@ func rustLower(dst []rune, r rune) []rune {
 	}
 	return append(dst, unicode.ToLower(r))
 }
+
+// isMn reports a nonspacing mark (what BERT's accent stripping removes).
+func isMn(r rune) bool { return r >= 0x300 && classOf(r)&cMn != 0 }
+
+// notMn is isMn's negation, the keep function of accent stripping.
+func notMn(r rune) bool { return !isMn(r) }
