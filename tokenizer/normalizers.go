@@ -111,34 +111,33 @@ func mapRunes(st *state, p piece, f func(rune) (rune, bool)) piece {
 // lowercase is Rust's char::to_lowercase over every character.
 func lowercase(st *state, p piece) piece {
 	b := st.text(p)
-	ascii := true
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-		if c >= 'A' && c <= 'Z' {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return p // nothing to lower
-	}
 	w := st.rewrite(p)
-	for w.more() {
-		r, sz := w.peek()
+	run := 0
+	for i := 0; i < len(b); {
+		r, sz := rune(b[i]), 1
+		if r >= utf8.RuneSelf {
+			r, sz = utf8.DecodeRune(b[i:])
+		}
+		i += sz
+		if r < utf8.RuneSelf {
+			if r < 'A' || r > 'Z' {
+				run += sz
+				continue
+			}
+		} else if classOf(r)&cCased == 0 {
+			run += sz
+			continue
+		}
+		w.keep(run)
+		run = 0
 		if r == 0x130 { // İ lowers to two characters
 			w.replace(sz, 'i')
 			w.insert(0x307)
 			continue
 		}
-		if l := unicode.ToLower(r); l != r {
-			w.replace(sz, l)
-		} else {
-			w.keep(sz)
-		}
+		w.replace(sz, unicode.ToLower(r))
 	}
+	w.keep(run)
 	return w.done()
 }
 

@@ -20,6 +20,7 @@ const (
 	cStarter                 // canonical combining class 0
 	cOnigWord                // Oniguruma / regex \w
 	cNumeric                 // Rust char::is_numeric
+	cCased                   // lowercasing changes it
 )
 
 var bmpClass = sync.OnceValue(func() *[0x10000]uint8 {
@@ -57,6 +58,9 @@ func slowClass(r rune) uint8 {
 	}
 	if unicode.IsNumber(r) {
 		c |= cNumeric
+	}
+	if unicode.ToLower(r) != r || r == 0x130 {
+		c |= cCased
 	}
 	return c
 }

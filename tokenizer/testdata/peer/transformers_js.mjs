@@ -1,7 +1,8 @@
 // Peer for BenchmarkEncode: tokenizes the same corpus (distinct JSQuAD
 // v1.3 validation paragraphs) with @huggingface/transformers' tokenizer
 // and prints one JSON line per tokenizer and thread count with MB/s of
-// UTF-8 input (best of -rounds passes). Run it in the same sitting as the
+// UTF-8 input and cpu-MB/s (MB per second of process CPU time, steadier
+// on a busy machine), each the best of -rounds passes. Run it in the same sitting as the
 // Go benchmark; see README "Performance" for the commands.
 //
 //	mkdir /tmp/tokpeer && cd /tmp/tokpeer && npm install --ignore-scripts @huggingface/transformers@4.3.1 tokenizers@0.23.2
@@ -60,18 +61,25 @@ if (!isMainThread) {
     .map((d) => path.join(root, 'testdata', 'golden', 'tokenizers', d))
     .filter((d) => fs.existsSync(path.join(d, 'tokenizer.json')));
   const out = (o) => console.log(JSON.stringify(o));
+  // timed runs fn rounds times and returns the best wall and CPU seconds.
+  async function timed(fn) {
+    let wall = Infinity, cpu = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await fn();
+      wall = Math.min(wall, (performance.now() - t0) / 1e3);
+      const c = process.cpuUsage(c0);
+      cpu = Math.min(cpu, (c.user + c.system) / 1e6);
+    }
+    return { mb_per_s: bytes / 1e6 / wall, cpu_mb_per_s: bytes / 1e6 / cpu };
+  }
   for (const dir of dirs) {
     const name = path.basename(dir);
     // transformers.js, one thread.
     const tok = await loadTJS(dir);
     encodeAll(tok, texts.slice(0, 50)); // warm up
-    let best = Infinity;
-    for (let r = 0; r < rounds; r++) {
-      const t0 = performance.now();
-      encodeAll(tok, texts);
-      best = Math.min(best, performance.now() - t0);
-    }
-    out({ peer: 'transformers.js-4.3.1', tokenizer: name, threads: 1, mb_per_s: bytes / 1e6 / (best / 1e3) });
+    out({ peer: 'transformers.js-4.3.1', tokenizer: name, threads: 1, ...await timed(() => encodeAll(tok, texts)) });
     // transformers.js, worker threads each taking a share of the texts.
     if (threads > 1) {
       const workers = [];
@@ -81,34 +89,18 @@ if (!isMainThread) {
         await new Promise((res) => wk.once('message', res));
         workers.push(wk);
       }
-      let bestP = Infinity;
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        await Promise.all(workers.map((wk) => new Promise((res) => { wk.once('message', res); wk.postMessage('go'); })));
-        bestP = Math.min(bestP, performance.now() - t0);
-      }
+      const res = await timed(() => Promise.all(workers.map((wk) => new Promise((res) => { wk.once('message', res); wk.postMessage('go'); }))));
       for (const wk of workers) await wk.terminate();
-      out({ peer: 'transformers.js-4.3.1', tokenizer: name, threads, mb_per_s: bytes / 1e6 / (bestP / 1e3) });
+      out({ peer: 'transformers.js-4.3.1', tokenizer: name, threads, ...res });
     }
     // The Rust crate through its Node binding, if installed.
     let rust;
     try { rust = require('tokenizers'); } catch { rust = null; }
     if (rust) {
       const rt = rust.Tokenizer.fromFile(path.join(dir, 'tokenizer.json'));
-      let bestR = Infinity;
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        for (const t of texts) await rt.encode(t);
-        bestR = Math.min(bestR, performance.now() - t0);
-      }
-      out({ peer: 'hf-tokenizers-rust-0.23.2', tokenizer: name, threads: 1, mb_per_s: bytes / 1e6 / (bestR / 1e3) });
-      let bestB = Infinity;
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        await rt.encodeBatch(texts);
-        bestB = Math.min(bestB, performance.now() - t0);
-      }
-      out({ peer: 'hf-tokenizers-rust-0.23.2', tokenizer: name, threads: 'rayon', mb_per_s: bytes / 1e6 / (bestB / 1e3) });
+      out({ peer: 'hf-tokenizers-rust-0.23.2', tokenizer: name, threads: 1,
+        ...await timed(async () => { for (const t of texts) await rt.encode(t); }) });
+      out({ peer: 'hf-tokenizers-rust-0.23.2', tokenizer: name, threads: 'rayon', ...await timed(() => rt.encodeBatch(texts)) });
     }
   }
 }
