@@ -7,7 +7,7 @@ import "unsafe"
 // level names one (see impl.gemm); the loops in gemmSerial are the same for
 // all of them.
 //
-// The microkernel contract. micro(k, a, lda, b, c, ldc, alpha, beta)
+// The microkernel contract. micro(k, a, lda, b, c, ldc, alpha, beta, next)
 // computes one MR×NR tile of C from packed panels, for 1 <= k <= KC:
 //
 //	for i := 0; i < MR; i++ {
@@ -28,16 +28,25 @@ import "unsafe"
 // micro-panel: k rows of NR values, contiguous. The sum may be evaluated in
 // any order and with fused multiply-adds. The kernel has no loops over m
 // or n: edges are the caller's business (it pads the panels with zeros and
-// lets the kernel write a scratch tile). Assembly kernels read and write
-// nothing outside the slices they are given; their Go wrappers check the
-// slice lengths once per call.
+// lets the kernel write a scratch tile). next is a hint: memory the
+// caller reads soon, which the kernel may prefetch while it computes (it
+// never reads it otherwise, and nil is fine). Assembly kernels read and
+// write nothing outside the slices they are given; their Go wrappers
+// check the slice lengths once per call.
 type gemmKernel struct {
 	name   string // e.g. "avx512_12x32": ISA and MR×NR
 	mr, nr int    // register tile: rows × columns of C
 	kc     int    // depth of packed panels: an A micro-panel (MR×KC) stays in L1
 	mc     int    // rows of A packed per block (L3); a multiple of mr
 	nc     int    // columns of B packed per block (L2); a multiple of nr
-	micro  func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32)
+	micro  func(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, next []float32)
+
+	// Optional vector versions of the B packing (packBN for B as stored,
+	// packBT for Bᵀ); nil means the portable Go.
+	// They pack one micro-panel like gemmCall.packB: dst[p*NR+c] =
+	// op(B)[p][c] for p < kb, c < nt, zeros for c >= nt, where b starts
+	// at op(B)[0][0].
+	packBN, packBT func(dst, b []float32, ldb, kb, nt int)
 }
 
 // parallelMinWork is the m·n·k below which a GEMM stays on the calling
@@ -175,18 +184,26 @@ func (g *gemmCall) serial(p *Pool, i0, i1, j0, j1 int) {
 					}
 					for jr := 0; jr < nb; jr += nr { // Loop 1 (jr): B micro-panels
 						nt := min(nr, nb-jr)
+						var next []float32
+						if q := jr / nr; jc == 0 && q < mr && ir+mr+q < mb && !g.transA {
+							// Have the kernel bring the next A micro-panel's
+							// rows towards L2, one row per call, so that
+							// packing it does not wait on memory.
+							o := (i0+ic+ir+mr+q)*g.lda + pc
+							next = g.a[o : o+kb]
+						}
 						bpanel := bp[jr*kb : (jr+nr)*kb]
 						if ir == 0 {
 							g.packB(bpanel, pc, kb, j0+jc+jr, nt)
 						}
 						ci := (i0+ic+ir)*g.ldc + j0 + jc + jr
 						if mt == mr && nt == nr {
-							gk.micro(kb, apanel, kb, bpanel, g.c[ci:], g.ldc, g.alpha, beta)
+							gk.micro(kb, apanel, kb, bpanel, g.c[ci:], g.ldc, g.alpha, beta, next)
 							continue
 						}
 						// Edge tile: the zero-padded panels give a full tile in
 						// scratch; only its mt×nt corner reaches C.
-						gk.micro(kb, apanel, kb, bpanel, tile, nr, g.alpha, 0)
+						gk.micro(kb, apanel, kb, bpanel, tile, nr, g.alpha, 0, next)
 						for i := range mt {
 							ti := tile[i*nr : i*nr+nt]
 							crow := g.c[ci+i*g.ldc : ci+i*g.ldc+nt]
@@ -230,6 +247,14 @@ func (g *gemmCall) packA(dst []float32, i, mt, pc, kb int) {
 // B micro-panel: kb rows of NR values; columns past nt are zero.
 func (g *gemmCall) packB(dst []float32, pc, kb, j, nt int) {
 	nr := g.gk.nr
+	switch {
+	case !g.transB && g.gk.packBN != nil:
+		g.gk.packBN(dst, g.b[pc*g.ldb+j:], g.ldb, kb, nt)
+		return
+	case g.transB && g.gk.packBT != nil:
+		g.gk.packBT(dst, g.b[j*g.ldb+pc:], g.ldb, kb, nt)
+		return
+	}
 	if !g.transB {
 		for p := range kb {
 			o := (pc+p)*g.ldb + j
@@ -239,12 +264,17 @@ func (g *gemmCall) packB(dst []float32, pc, kb, j, nt int) {
 		}
 		return
 	}
-	// B is stored n×k: op(B)[pc+p][j+c] = b[(j+c)*ldb + pc+p].
+	packBTGeneric(dst, g.b[j*g.ldb+pc:], g.ldb, kb, nt, nr)
+}
+
+// packBTGeneric packs a B micro-panel of NR columns from Bᵀ as stored
+// (n×k): dst[p*nr+c] = b[c*ldb+p] for p < kb, c < nt, zeros past nt.
+func packBTGeneric(dst, b []float32, ldb, kb, nt, nr int) {
 	if nt < nr {
 		clear(dst[:kb*nr])
 	}
 	for c := range nt {
-		src := g.b[(j+c)*g.ldb+pc : (j+c)*g.ldb+pc+kb]
+		src := b[c*ldb : c*ldb+kb]
 		for p, v := range src {
 			dst[p*nr+c] = v
 		}
@@ -302,3 +332,4 @@ func (p *Pool) putGemmBuf(b *gemmBuf) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+

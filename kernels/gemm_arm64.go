@@ -17,7 +17,7 @@ var neonGemm = gemmKernel{
 	micro: sgemmNEON,
 }
 
-func sgemmNEON(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32) {
+func sgemmNEON(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	_ = a[5*lda+k-1]
 	_ = b[16*k-1]
 	_ = c[5*ldc+15]

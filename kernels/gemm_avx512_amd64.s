@@ -62,8 +62,8 @@
 	VMOVUPS     acc1, 64(DX); \
 	ADDQ        BX, DX
 
-// func sgemmKernelAVX512_12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemmKernelAVX512_12x32(SB), NOSPLIT, $0-56
+// func sgemmKernelAVX512_12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, next *float32, nextLen int)
+TEXT ·sgemmKernelAVX512_12x32(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R8
@@ -78,6 +78,9 @@ TEXT ·sgemmKernelAVX512_12x32(SB), NOSPLIT, $0-56
 	ADDQ R8, R10                // R10 = a + 6·lda
 	LEAQ (R10)(R8*2), R11
 	ADDQ R8, R11                // R11 = a + 9·lda
+	MOVQ next+56(FP), R12       // prefetch hint: R12 up to R13
+	MOVQ nextLen+64(FP), R13
+	LEAQ (R12)(R13*4), R13
 
 	// Bring the C tile towards L1 while the products accumulate.
 	MOVQ DX, AX
@@ -146,6 +149,12 @@ TEXT ·sgemmKernelAVX512_12x32(SB), NOSPLIT, $0-56
 	JLT  tail
 
 loop4:
+	CMPQ R12, R13
+	JAE  nopf
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+
+nopf:
 	PREFETCHT0 1024(DI)
 	PREFETCHT0 1088(DI)
 	STEP(0, 0)

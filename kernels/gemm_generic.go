@@ -14,7 +14,7 @@ var genericGemm = gemmKernel{
 
 // sgemmKernelGeneric4x4 is the microkernel in plain Go (see gemmKernel
 // for the contract).
-func sgemmKernelGeneric4x4(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32) {
+func sgemmKernelGeneric4x4(k int, a []float32, lda int, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	a0 := a[0*lda : 0*lda+k]
 	a1 := a[1*lda : 1*lda+k]
 	a2 := a[2*lda : 2*lda+k]
