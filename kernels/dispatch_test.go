@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -78,6 +79,29 @@ func TestKOTODAMA_CPU(t *testing.T) {
 		want := "level=" + chooseLevel(req).level + "\n"
 		if !strings.Contains(string(out), want) {
 			t.Errorf("KOTODAMA_CPU=%s: child printed %q, want %q", req, out, want)
+		}
+	}
+}
+
+// TestDocTable keeps the block-size table in the package documentation
+// in step with the kernels this build runs.
+func TestDocTable(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(src), "\n") {
+		f := strings.Fields(strings.TrimPrefix(line, "//"))
+		if len(f) == 6 && strings.Contains(f[2], "×") {
+			rows[f[0]] = strings.Join(f[1:], " ")
+		}
+	}
+	for _, im := range levels {
+		g := im.gemm
+		want := fmt.Sprintf("%s %d×%d %d %d %d", g.name, g.mr, g.nr, g.kc, g.mc, g.nc)
+		if rows[im.level] != want {
+			t.Errorf("doc.go table row for %s = %q, want %q", im.level, rows[im.level], want)
 		}
 	}
 }

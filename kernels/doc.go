@@ -22,10 +22,10 @@
 // instruction set, in one table row each (gemmKernel):
 //
 //	level    kernel          MR×NR   KC   MC    NC
-//	avx512   avx512_12x32    12×32   384  1536  768
-//	avx2     avx2_6x16        6×16   384  1536  768
-//	neon     neon_6x16        6×16   256  1536  1024
-//	generic  generic_4x4      4×4    256  512   1024
+//	avx512   avx512_12x32    12×32   384  4104  768
+//	avx2     avx2_6x16        6×16   384  4104  768
+//	neon     neon_6x16        6×16   256  4104  1024
+//	generic  generic_2x4      2×4    256  512   1024
 //
 // Info reports the row in use. Edge tiles are computed into a scratch tile,
 // so no kernel reads or writes outside the operands.

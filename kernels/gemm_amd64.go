@@ -28,7 +28,7 @@ var avx2Gemm = gemmKernel{
 	mr:    6,
 	nr:    16,
 	kc:    384,
-	mc:    1536,
+	mc:    4104,
 	nc:    768,
 	micro: sgemmAVX2,
 }

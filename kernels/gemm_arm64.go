@@ -12,7 +12,7 @@ var neonGemm = gemmKernel{
 	mr:    6,
 	nr:    16,
 	kc:    256,
-	mc:    1536,
+	mc:    4104,
 	nc:    1024,
 	micro: sgemmNEON,
 }
