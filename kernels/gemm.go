@@ -332,4 +332,3 @@ func (p *Pool) putGemmBuf(b *gemmBuf) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func roundUp(a, b int) int { return ceilDiv(a, b) * b }
-
