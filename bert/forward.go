@@ -354,7 +354,14 @@ func (a *Activations) scratch(be kernels.Backend) (*gradScratch, error) {
 	if a.grad != nil {
 		return a.grad, nil
 	}
-	T, H, I := a.MaxTokens, a.cfg.HiddenSize, a.cfg.IntermediateSize
+	gs, err := newGradScratch(be, a.MaxTokens, a.cfg.HiddenSize, a.cfg.IntermediateSize)
+	a.grad = gs
+	return gs, err
+}
+
+// newGradScratch allocates backward scratch for up to T tokens of a
+// model with hidden size H and intermediate size I.
+func newGradScratch(be kernels.Backend, T, H, I int) (*gradScratch, error) {
 	arena, err := be.Alloc(T * (9*H + I))
 	if err != nil {
 		return nil, fmt.Errorf("bert: allocating backward scratch for %d tokens: %w", T, err)
@@ -365,9 +372,8 @@ func (a *Activations) scratch(be kernels.Backend) (*gradScratch, error) {
 		off += n
 		return b
 	}
-	a.grad = &gradScratch{a: take(T * H), b: take(T * H), mid: take(T * H), sum: take(T * H), tmp: take(T * H),
-		ctx: take(T * H), qkv: take(3 * T * H), inter: take(T * I)}
-	return a.grad, nil
+	return &gradScratch{a: take(T * H), b: take(T * H), mid: take(T * H), sum: take(T * H), tmp: take(T * H),
+		ctx: take(T * H), qkv: take(3 * T * H), inter: take(T * I)}, nil
 }
 
 func (m *Model) checkInput(a *Activations, ids, typeIDs, mask []int32, batch, seq int) error {
@@ -472,9 +478,16 @@ func (e *Embeddings) Backward(be kernels.Backend, g *Embeddings, a *EmbeddingAct
 
 // Forward runs self-attention over x, [batch·seq, Hidden], into a.Out.
 func (s *SelfAttention) Forward(be kernels.Backend, a *AttentionActs, x kernels.Buf, mask []int32, batch, seq int) {
-	T, H := batch*seq, s.Heads*s.HeadDim
-	s.QKV.Forward(be, a.QKV, x, T)
+	s.QKV.Forward(be, a.QKV, x, batch*seq)
 	be.Attention(a.Ctx, a.Probs, a.QKV, mask, batch, seq, s.Heads, s.HeadDim)
+	s.output(be, a, x, batch, seq)
+}
+
+// output finishes the block once a.Ctx holds the attention output:
+// dropout on the probabilities, the output projection, dropout, the
+// residual x and the LayerNorm.
+func (s *SelfAttention) output(be kernels.Backend, a *AttentionActs, x kernels.Buf, batch, seq int) {
+	T, H := batch*seq, s.Heads*s.HeadDim
 	d := &a.drop
 	if d.attn > 0 {
 		be.AttentionDropout(a.Ctx, a.Probs, a.QKV, batch, seq, s.Heads, s.HeadDim, d.attn, d.seed, d.headKeys(s.Heads))
@@ -495,7 +508,18 @@ func (s *SelfAttention) Forward(be kernels.Backend, a *AttentionActs, x kernels.
 //	dx   = dQKV·Wqkv + dSum
 func (s *SelfAttention) Backward(be kernels.Backend, g *SelfAttention, a *AttentionActs, dx, dOut, x kernels.Buf, mask []int32, batch, seq int, gs *gradScratch) {
 	T, H := batch*seq, s.Heads*s.HeadDim
-	dSum := gs.sum.Slice(0, T*H)
+	dSum, dQKV := s.outputBackward(be, g, a, dOut, mask, batch, seq, gs)
+	s.QKV.Backward(be, &g.QKV, dx, dQKV, x, T)
+	be.Add(dx, dx, dSum, T*H)
+}
+
+// outputBackward back-propagates dOut through output and the attention
+// itself, adding the parameter gradients of the output projection and
+// LayerNorm, and returns dSum (the gradient of the residual sum, which is
+// also the residual input's share) and dQKV (of a.QKV), both in gs.
+func (s *SelfAttention) outputBackward(be kernels.Backend, g *SelfAttention, a *AttentionActs, dOut kernels.Buf, mask []int32, batch, seq int, gs *gradScratch) (dSum, dQKV kernels.Buf) {
+	T, H := batch*seq, s.Heads*s.HeadDim
+	dSum = gs.sum.Slice(0, T*H)
 	s.Norm.Backward(be, &g.Norm, dSum, dOut, a.Sum, a.Mean, a.Rstd, T)
 	dProj := dSum
 	d := &a.drop
@@ -505,10 +529,9 @@ func (s *SelfAttention) Backward(be kernels.Backend, g *SelfAttention, a *Attent
 	}
 	dCtx := gs.ctx.Slice(0, T*H)
 	s.Out.Backward(be, &g.Out, dCtx, dProj, a.Ctx, T)
-	dQKV := gs.qkv.Slice(0, 3*T*H)
+	dQKV = gs.qkv.Slice(0, 3*T*H)
 	be.AttentionBackward(dQKV, dCtx, a.Probs, a.QKV, mask, batch, seq, s.Heads, s.HeadDim, d.attn, d.seed, d.headKeys(s.Heads))
-	s.QKV.Backward(be, &g.QKV, dx, dQKV, x, T)
-	be.Add(dx, dx, dSum, T*H)
+	return dSum, dQKV
 }
 
 // Forward runs the feed-forward block over x, [rows, Hidden], into a.Out.

@@ -86,10 +86,15 @@ type Named struct {
 
 // NumParams is the number of float32 values of a Config's Params.
 func (c Config) NumParams() int {
-	H, I := c.HiddenSize, c.IntermediateSize
+	H := c.HiddenSize
 	emb := (c.VocabSize+c.MaxPositionEmbeddings+c.TypeVocabSize)*H + 2*H
-	layer := 3*H*H + 3*H + H*H + H + 2*H + I*H + I + H*I + H + 2*H
-	return emb + c.NumHiddenLayers*layer
+	return emb + c.NumHiddenLayers*c.LayerParams()
+}
+
+// LayerParams is the number of float32 values of one Layer of c.
+func (c Config) LayerParams() int {
+	H, I := c.HiddenSize, c.IntermediateSize
+	return 3*H*H + 3*H + H*H + H + 2*H + I*H + I + H*I + H + 2*H
 }
 
 // NewParams allocates zeroed parameters for c on be.
@@ -112,33 +117,51 @@ func viewParams(arena kernels.Buf, c Config) *Params {
 		off += n
 		return b
 	}
-	H, I := c.HiddenSize, c.IntermediateSize
-	eps := float32(c.LayerNormEps)
-	norm := func() LayerNorm { return LayerNorm{Gamma: take(H), Beta: take(H), Cols: H, Eps: eps} }
-	linear := func(in, out int) Linear { return Linear{Weight: take(out * in), Bias: take(out), In: in, Out: out} }
+	H := c.HiddenSize
 	p := &Params{Arena: arena}
 	p.Embeddings = Embeddings{
 		Word:      take(c.VocabSize * H),
 		Position:  take(c.MaxPositionEmbeddings * H),
 		TokenType: take(c.TypeVocabSize * H),
+		Norm:      LayerNorm{Gamma: take(H), Beta: take(H), Cols: H, Eps: float32(c.LayerNormEps)},
 		Hidden:    H,
 	}
-	p.Embeddings.Norm = norm()
 	p.Layers = make([]Layer, c.NumHiddenLayers)
 	for i := range p.Layers {
-		l := &p.Layers[i]
-		l.Attention.QKV = linear(H, 3*H)
-		l.Attention.Out = linear(H, H)
-		l.Attention.Norm = norm()
-		l.Attention.Heads, l.Attention.HeadDim = c.NumAttentionHeads, c.HeadDim()
-		l.FFN.Inter = linear(H, I)
-		l.FFN.Out = linear(I, H)
-		l.FFN.Norm = norm()
+		p.Layers[i] = ViewLayer(take(c.LayerParams()), c)
 	}
 	if off != arena.Len() {
 		panic(fmt.Sprintf("bert: parameter layout covers %d of %d values", off, arena.Len()))
 	}
 	return p
+}
+
+// ViewLayer cuts the parameter views of one Layer of c out of b, which
+// holds c.LayerParams() values: a layer of its own outside a Params
+// (RetroMAE's decoder layer, say).
+func ViewLayer(b kernels.Buf, c Config) Layer {
+	if b.Len() != c.LayerParams() {
+		panic(fmt.Sprintf("bert: ViewLayer: %d values, a layer has %d", b.Len(), c.LayerParams()))
+	}
+	off := 0
+	take := func(n int) kernels.Buf {
+		v := b.Slice(off, n)
+		off += n
+		return v
+	}
+	H, I := c.HiddenSize, c.IntermediateSize
+	eps := float32(c.LayerNormEps)
+	norm := func() LayerNorm { return LayerNorm{Gamma: take(H), Beta: take(H), Cols: H, Eps: eps} }
+	linear := func(in, out int) Linear { return Linear{Weight: take(out * in), Bias: take(out), In: in, Out: out} }
+	var l Layer
+	l.Attention.QKV = linear(H, 3*H)
+	l.Attention.Out = linear(H, H)
+	l.Attention.Norm = norm()
+	l.Attention.Heads, l.Attention.HeadDim = c.NumAttentionHeads, c.HeadDim()
+	l.FFN.Inter = linear(H, I)
+	l.FFN.Out = linear(I, H)
+	l.FFN.Norm = norm()
+	return l
 }
 
 // Tensors lists every parameter under its Hugging Face BertModel name
@@ -154,6 +177,17 @@ func (p *Params) Tensors() []Named {
 		{"embeddings.LayerNorm.weight", []int{H}, e.Norm.Gamma},
 		{"embeddings.LayerNorm.bias", []int{H}, e.Norm.Beta},
 	}
+	for i := range p.Layers {
+		out = append(out, p.Layers[i].Tensors(fmt.Sprintf("encoder.layer.%d.", i))...)
+	}
+	return out
+}
+
+// Tensors lists the layer's parameters under their Hugging Face BertLayer
+// names after prefix ("encoder.layer.0." in a BertModel), in arena
+// order, the fused QKV projection as its query, key and value tensors.
+func (l *Layer) Tensors(prefix string) []Named {
+	H := l.Attention.Heads * l.Attention.HeadDim
 	linear := func(prefix string, l Linear) []Named {
 		return []Named{
 			{prefix + ".weight", []int{l.Out, l.In}, l.Weight},
@@ -166,20 +200,18 @@ func (p *Params) Tensors() []Named {
 			{prefix + ".bias", []int{n.Cols}, n.Beta},
 		}
 	}
-	for i, l := range p.Layers {
-		pre := fmt.Sprintf("encoder.layer.%d.", i)
-		qkv := l.Attention.QKV
-		for j, name := range []string{"query", "key", "value"} {
-			out = append(out,
-				Named{pre + "attention.self." + name + ".weight", []int{H, H}, qkv.Weight.Slice(j*H*H, H*H)},
-				Named{pre + "attention.self." + name + ".bias", []int{H}, qkv.Bias.Slice(j*H, H)})
-		}
-		out = append(out, linear(pre+"attention.output.dense", l.Attention.Out)...)
-		out = append(out, norm(pre+"attention.output.LayerNorm", l.Attention.Norm)...)
-		out = append(out, linear(pre+"intermediate.dense", l.FFN.Inter)...)
-		out = append(out, linear(pre+"output.dense", l.FFN.Out)...)
-		out = append(out, norm(pre+"output.LayerNorm", l.FFN.Norm)...)
+	var out []Named
+	qkv := l.Attention.QKV
+	for j, name := range []string{"query", "key", "value"} {
+		out = append(out,
+			Named{prefix + "attention.self." + name + ".weight", []int{H, H}, qkv.Weight.Slice(j*H*H, H*H)},
+			Named{prefix + "attention.self." + name + ".bias", []int{H}, qkv.Bias.Slice(j*H, H)})
 	}
+	out = append(out, linear(prefix+"attention.output.dense", l.Attention.Out)...)
+	out = append(out, norm(prefix+"attention.output.LayerNorm", l.Attention.Norm)...)
+	out = append(out, linear(prefix+"intermediate.dense", l.FFN.Inter)...)
+	out = append(out, linear(prefix+"output.dense", l.FFN.Out)...)
+	out = append(out, norm(prefix+"output.LayerNorm", l.FFN.Norm)...)
 	return out
 }
 

@@ -111,6 +111,19 @@ type Backend interface {
 	// to the real keys, as in Hugging Face's BERT). When probs has Len > 0
 	// it receives P, zeros at masked keys included, for the backward pass.
 	Attention(ctx, probs, qkv Buf, mask []int32, batch, seq, heads, headDim int)
+	// AttentionVisible is Attention with a visibility matrix per sequence
+	// in place of the key mask, for decoders whose every query sees its
+	// own set of keys (RetroMAE's enhanced decoding):
+	//
+	//	visible [batch, seq, seq]   (visible[b,i,j] != 0: query i attends to key j)
+	//
+	// Invisible keys get probability exactly 0. A row with no visible key
+	// (a padding query) gets all-zero probabilities and a zero output,
+	// where Hugging Face's additive mask would average every value; its
+	// output is meaningless either way, and zeros keep the backward pass
+	// exact: that is AttentionBackward with a key mask of all ones, which
+	// differentiates whatever probabilities the forward kept.
+	AttentionVisible(ctx, probs, qkv Buf, visible []int32, batch, seq, heads, headDim int)
 	// MaskedMax takes, for each sequence b and column c, the maximum of
 	// x[b,l,c] over the positions l with mask[b,l] != 0, as
 	// sentence-transformers' max pooling does: masked positions count as
