@@ -187,7 +187,7 @@ func (t *Trainer) Resume() error {
 		return fmt.Errorf("train: resume: %s was written with seed %d, accumulate %d, mini-batch %d; this run has %d, %d, %d",
 			dir, st.Seed, st.Accumulate, st.MiniBatch, want.Seed, want.Accumulate, want.MiniBatch)
 	}
-	if err := LoadParams(filepath.Join(dir, "model", "model.safetensors"), t.Encoder.Params()); err != nil {
+	if err := LoadParams(filepath.Join(dir, "model", "model.safetensors"), t.params()); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
 	if err := t.Opt.LoadState(filepath.Join(dir, "optimizer.safetensors")); err != nil {

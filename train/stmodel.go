@@ -31,6 +31,11 @@ type ModelDir struct {
 	// sentence-transformers' encode(prompt_name=...) and embed's prompt
 	// option apply them.
 	Prompts map[string]string
+	// Params, when set, are what model.safetensors holds instead of the
+	// encoder's parameters under BertModel names: a pre-training model's
+	// encoder and heads under their own names (RetroMAE's BertForMaskedLM
+	// names, say), which BertModel loaders read past.
+	Params []Param
 }
 
 // The files a model directory is made of besides the weights, copied
@@ -113,6 +118,9 @@ func (md ModelDir) Save(dir string, e *BERT) error {
 }
 
 func (md ModelDir) saveWeights(dir string, e *BERT) error {
+	if md.Params != nil {
+		return SaveParams(filepath.Join(dir, "model.safetensors"), md.Params, nil, map[string]string{"format": "pt"})
+	}
 	// Keep the pooler of the source so Hugging Face loads the directory
 	// without re-initializing it.
 	var extra []safetensors.Tensor

@@ -26,6 +26,9 @@ type Trainer struct {
 	Loss    *loss.InfoNCE
 	Opt     *AdamW
 	Data    Source
+	// Objective, when set, replaces Encoder, Loss, Data (and MiniBatch):
+	// each micro-batch runs Objective.Backprop.
+	Objective Objective
 
 	// SaveModel writes the model as it is now into the empty directory
 	// dir. It must store every parameter under its name in
@@ -77,8 +80,8 @@ func (t *Trainer) Step() int { return t.step }
 
 func (t *Trainer) check() error {
 	switch {
-	case t.Encoder == nil || t.Loss == nil || t.Opt == nil || t.Data == nil:
-		return errors.New("train: Trainer needs an Encoder, Loss, Opt and Data")
+	case t.Opt == nil || (t.Objective == nil && (t.Encoder == nil || t.Loss == nil || t.Data == nil)):
+		return errors.New("train: Trainer needs an Opt, and an Encoder, Loss and Data or an Objective")
 	case t.Steps <= 0:
 		return fmt.Errorf("train: Steps = %d", t.Steps)
 	case t.Accumulate < 0 || t.MiniBatch < 0 || t.MaxNorm < 0 || t.CheckpointEvery < 0 || t.Keep < 0:
@@ -110,7 +113,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		return err
 	}
 	accum := max(1, t.Accumulate)
-	params := t.Encoder.Params()
+	params := t.params()
 	for t.step < t.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -120,17 +123,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		var sum float64
 		seqs := 0
 		for m := 0; m < accum; m++ {
-			b, err := t.Data.Batch(t.step*accum + m)
-			if err != nil {
-				return fmt.Errorf("train: step %d: %w", t.step+1, err)
-			}
 			mode := Mode{Train: t.Dropout, Seed: stepSeed(t.Seed, t.step, m)}
-			v, err := Backprop(ctx, t.Encoder, t.Loss, b, mode, t.MiniBatch, 1/float32(accum))
+			v, n, err := t.backprop(ctx, t.step*accum+m, mode, 1/float32(accum))
 			if err != nil {
 				return fmt.Errorf("train: step %d: %w", t.step+1, err)
 			}
-			sum += float64(v)
-			seqs += len(b.Seqs)
+			sum += v
+			seqs += n
 		}
 		norm := GradNorm(params)
 		if t.MaxNorm > 0 {
@@ -158,4 +157,27 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// params lists what the optimizer trains: the Objective's or the
+// Encoder's parameters.
+func (t *Trainer) params() []Param {
+	if t.Objective != nil {
+		return t.Objective.Params()
+	}
+	return t.Encoder.Params()
+}
+
+// backprop runs micro-batch i: the Objective's, or the contrastive step
+// on the Source's batch i.
+func (t *Trainer) backprop(ctx context.Context, i int, mode Mode, gradScale float32) (float64, int, error) {
+	if t.Objective != nil {
+		return t.Objective.Backprop(ctx, i, mode, gradScale)
+	}
+	b, err := t.Data.Batch(i)
+	if err != nil {
+		return 0, 0, err
+	}
+	v, err := Backprop(ctx, t.Encoder, t.Loss, b, mode, t.MiniBatch, gradScale)
+	return float64(v), len(b.Seqs), err
 }
