@@ -93,7 +93,7 @@ type Acts struct {
 	Batch, Seq       int
 	Loss             Loss
 
-	kvEmb              bert.EmbeddingActs // h2 before [CLS] replaces position 0: Sum, Mean, Rstd; Out = KV
+	kvEmb, kvFull      bert.EmbeddingActs // h2 before [CLS] replaces position 0 (Out is KV), cut and whole
 	sum1, mean1, rstd1 kernels.Buf        // h1's LayerNorm input and statistics
 	enc, dec           headActs
 	logits             kernels.Buf // [chunk, V]
@@ -162,8 +162,8 @@ func (m *Model) NewActs(maxBatch, maxSeq int, train bool) (*Acts, error) {
 	}
 	a := &Acts{Train: train, Enc: enc, Dec: dec, MaxBatch: maxBatch, MaxSeq: maxSeq, chunk: chunk, be: m.Backend, arena: arena}
 	a.CLS = take(maxBatch * H)
-	a.kvEmb = bert.EmbeddingActs{Sum: take(T * H), Mean: take(T), Rstd: take(T), Out: take(T * H)}
-	a.KV = a.kvEmb.Out
+	a.kvFull = bert.EmbeddingActs{Sum: take(T * H), Mean: take(T), Rstd: take(T), Out: take(T * H)}
+	a.KV = a.kvFull.Out
 	a.sum1, a.mean1, a.rstd1, a.Query = take(T*H), take(T), take(T), take(T*H)
 	for _, h := range []*headActs{&a.enc, &a.dec} {
 		h.X, h.Pre, h.Act, h.Out, h.Mean, h.Rstd = take(T*H), take(T*H), take(T*H), take(T*H), take(T), take(T)
@@ -202,9 +202,9 @@ func (a *Acts) Release() {
 // shape cuts the views to batch×seq tokens and fills the index tables.
 func (a *Acts) shape(c bert.Config, batch, seq int) {
 	T, H := batch*seq, c.HiddenSize
-	full := func(b kernels.Buf, n int) kernels.Buf { return b.Slice(0, n) }
 	a.Batch, a.Seq = batch, seq
-	a.kvEmb.Sum, a.kvEmb.Mean, a.kvEmb.Rstd = full(a.kvEmb.Sum, T*H), full(a.kvEmb.Mean, T), full(a.kvEmb.Rstd, T)
+	f := a.kvFull
+	a.kvEmb = bert.EmbeddingActs{Sum: f.Sum.Slice(0, T*H), Mean: f.Mean.Slice(0, T), Rstd: f.Rstd.Slice(0, T), Out: f.Out.Slice(0, T*H)}
 	for i := range T {
 		a.positions[i] = int32(i % seq)
 		a.seqOf[i] = int32(i / seq)
@@ -305,8 +305,7 @@ func (m *Model) Forward(a *Acts, b *Batch) (Loss, error) {
 
 	// 3. Key/value stream.
 	e := &m.Encoder.Params.Embeddings
-	kv := a.KV.Slice(0, T*H)
-	a.kvEmb.Out = kv
+	kv := a.kvEmb.Out
 	e.Forward(be, &a.kvEmb, b.DecoderInputIDs, a.zeros[:T], a.positions[:T])
 	if drop && a.Dropout.Hidden > 0 {
 		be.Dropout(kv, kv, a.Dropout.Hidden, a.Dropout.Seed, a.streamKeys(siteKV), L*H)

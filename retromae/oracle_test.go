@@ -306,9 +306,23 @@ func TestOracleFiniteDifferences(t *testing.T) {
 	m := tinyModel(t, 1)
 	b := tinyBatch()
 	o := newOracle(m)
-	a, err := m.NewActs(b.B, b.L, true)
+	// Acts larger than the batch, used first on another shape: nothing
+	// of that pass may leak into this one.
+	a, err := m.NewActs(b.B+1, b.L+2, true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	other := tinyData(4, 4)
+	other.BatchSize = 3
+	ob, err := other.Batch(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Forward(a, ob); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := m.NewGrads(); m.Backward(g, a) != nil {
+		t.Fatal("backward of the other batch")
 	}
 	l, err := m.Forward(a, b)
 	if err != nil {
