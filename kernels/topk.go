@@ -10,8 +10,8 @@ import (
 )
 
 // This file is exact top-k search by inner product: for each query, the k
-// corpus rows with the largest dot product, best first, exact ties broken
-// by the lower row number.
+// corpus rows with the largest dot product (plus an optional per-row
+// bias), best first, exact ties broken by the lower row number.
 //
 // Two paths compute the scores, both fused with the selection so the full
 // queries × corpus score matrix is never materialized:
@@ -20,10 +20,11 @@ import (
 //     Each worker streams its corpus rows once, computing the dot products
 //     of a chunk of rows with every query (DotRows, SIMD) into a small
 //     buffer, then offers the chunk to each query's bounded selection.
-//   - many queries: the queries times a block of corpus rows is one GEMM
-//     (Sgemm) into a per-worker score buffer that stays in cache, and each
-//     query's row of that buffer is offered to its selection. This is the
-//     method of FAISS's IndexFlatIP.
+//   - many queries: a block of corpus rows times the queries is one GEMM
+//     (Sgemm, on one goroutine) into a per-worker score buffer that stays
+//     in cache; each row of that buffer is compared with every query's
+//     current threshold at once (SIMD) and the few scores that pass go to
+//     their query's selection. This is the method of FAISS's IndexFlatIP.
 //
 // Either way the corpus is cut into blocks that the workers take in turn;
 // each worker keeps a TopK per query, and the workers' selections are
