@@ -13,42 +13,7 @@ import (
 	"github.com/kotodama-ai/kotodama/internal/atomicfile"
 )
 
-// The file format, version 1. All integers are little-endian. The file is
-// a 128-byte header followed by four sections, each starting at the
-// offset the header gives (the layout below is the only valid one, so a
-// reader can also compute the offsets):
-//
-//	offset  size  header field
-//	     0     8  magic "KTDMIDX\x00"
-//	     8     4  format version (1)
-//	    12     4  metric: 0 inner product, 1 cosine, 2 L2
-//	    16     4  dtype: 0 float32, 1 float16
-//	    20     4  dim, the vector dimension (> 0)
-//	    24     8  count, the number of rows n
-//	    32     8  offset of the vectors (128)
-//	    40     8  offset of the norms
-//	    48     8  offset of the id offsets
-//	    56     8  offset of the id bytes
-//	    64     8  length of the id bytes
-//	    72     8  total file size
-//	    80     4  CRC-32C of the vectors section
-//	    84     4  CRC-32C of the norms section
-//	    88     4  CRC-32C of the id offsets and id bytes sections together
-//	    92    32  zero (reserved)
-//	   124     4  CRC-32C of header bytes [0, 124)
-//
-//	section      at                          size
-//	vectors      128                         n·dim·(4 or 2): row-major rows as float32
-//	                                         or IEEE half bits; cosine rows normalized
-//	norms        align8(128 + vectors)       4·n: each row's squared L2 norm (float32 of
-//	                                         the float64 sum): of the row as added for
-//	                                         cosine, of the row as stored otherwise
-//	id offsets   norms + align8(4·n)         8·(n+1): uint64, first 0, non-decreasing
-//	id bytes     id offsets + 8·(n+1)        row i's id is bytes [off[i], off[i+1])
-//
-// Padding between sections is zero bytes (and covered by no checksum).
-// The vectors start 64-byte aligned relative to the file, so a page-aligned
-// mapping gives aligned rows.
+// The file format is documented at Save.
 const (
 	magic      = "KTDMIDX\x00"
 	version    = 1
@@ -181,8 +146,46 @@ func decodeHeader(b []byte, size int64, name string) (*header, error) {
 	return &want, nil
 }
 
-// Save writes the index to path in the format described above, atomically:
-// a reader (or a crash) sees the old file or the whole new one.
+// Save writes the index to path, atomically: a reader (or a crash) sees
+// the old file or the whole new one. An open index mapped from path keeps
+// reading the old file.
+//
+// The file format, version 1. All integers are little-endian. The file is
+// a 128-byte header followed by four sections, each starting at the
+// offset the header gives (the layout below is the only valid one, so a
+// reader can also compute the offsets):
+//
+//	offset  size  header field
+//	     0     8  magic "KTDMIDX\x00"
+//	     8     4  format version (1)
+//	    12     4  metric: 0 inner product, 1 cosine, 2 L2
+//	    16     4  dtype: 0 float32, 1 float16
+//	    20     4  dim, the vector dimension (> 0)
+//	    24     8  count, the number of rows n
+//	    32     8  offset of the vectors (128)
+//	    40     8  offset of the norms
+//	    48     8  offset of the id offsets
+//	    56     8  offset of the id bytes
+//	    64     8  length of the id bytes
+//	    72     8  total file size
+//	    80     4  CRC-32C of the vectors section
+//	    84     4  CRC-32C of the norms section
+//	    88     4  CRC-32C of the id offsets and id bytes sections together
+//	    92    32  zero (reserved)
+//	   124     4  CRC-32C of header bytes [0, 124)
+//
+//	section      at                          size
+//	vectors      128                         n·dim·(4 or 2): row-major rows as float32
+//	                                         or IEEE half bits; cosine rows normalized
+//	norms        align8(128 + vectors)       4·n: each row's squared L2 norm (float32 of
+//	                                         the float64 sum): of the row as added for
+//	                                         cosine, of the row as stored otherwise
+//	id offsets   norms + align8(4·n)         8·(n+1): uint64, first 0, non-decreasing
+//	id bytes     id offsets + 8·(n+1)        row i's id is bytes [off[i], off[i+1])
+//
+// Padding between sections is zero bytes (checked, not checksummed).
+// The vectors start 64-byte aligned relative to the file, so a page-aligned
+// mapping gives aligned rows.
 func (x *Index) Save(path string) error {
 	return atomicfile.Write(path, 0o644, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
@@ -356,6 +359,13 @@ func parse(b []byte, name string, unmap func() error, opts []Option) (*Index, er
 	}
 	if crc32.Update(crc32.Checksum(offs, castagnoli), castagnoli, ids) != h.idSum {
 		return nil, fmt.Errorf("%w: %s: ids checksum mismatch", ErrCorrupt, name)
+	}
+	for _, pad := range [][]byte{b[h.vecOff+uint64(len(vec)) : h.normOff], b[h.normOff+uint64(len(norms)) : h.idOffOff]} {
+		for _, c := range pad {
+			if c != 0 {
+				return nil, fmt.Errorf("%w: %s: padding between sections is not zero", ErrCorrupt, name)
+			}
+		}
 	}
 	x := &Index{dim: d, metric: h.metric, dtype: h.dtype, threads: c.threads, n: n, unmap: unmap}
 	if h.dtype == Float16 {

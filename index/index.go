@@ -31,7 +31,7 @@
 //
 // # Half precision
 //
-// With the Float16 option rows are stored as IEEE half-precision values,
+// With WithFloat16 rows are stored as IEEE half-precision values,
 // halving memory, file size and the bytes a scan reads. Queries stay
 // float32 and every score is computed in float32 arithmetic from the
 // stored halves, so the results are the exact top k of the stored
