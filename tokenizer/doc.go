@@ -49,6 +49,30 @@
 // byte offset of the first bad byte rather than guessing; callers that
 // want Go's usual U+FFFD replacement can apply strings.ToValidUTF8 first.
 //
+// # Limits
+//
+// What this package does not do, or does differently:
+//
+//   - Overflowing tokens and stride are not produced; truncation drops
+//     what does not fit. BPE dropout (a training-time option) is ignored.
+//   - Regexes are Oniguruma patterns translated to Go's RE2: \s, \w and
+//     \d get Oniguruma's Unicode meaning, and the lookahead `\s+(?!\S)`
+//     of GPT-style patterns is emulated; other lookarounds, atomic groups
+//     and possessive quantifiers are load errors (ErrUnsupported).
+//   - Character classes come from Go's Unicode 15 tables; the Rust crates
+//     behind Hugging Face tokenizers use older tables for a few
+//     properties, so characters assigned or recategorized recently can
+//     classify differently. Python's final-sigma rule in str.lower (used
+//     by BertJapaneseTokenizer's lowercasing) is not applied.
+//   - A model directory with only a SentencePiece model is supported for
+//     DebertaV2Tokenizer, T5Tokenizer and LlamaTokenizer-style classes (and
+//     for a bare .model file); XLMRobertaTokenizer's id remapping and
+//     AlbertTokenizer's text preprocessing are not implemented, so those
+//     classes need their tokenizer.json.
+//   - Pair truncation follows truncate_encodings' arithmetic; with
+//     RobertaProcessing the Rust crate sometimes splits a budget
+//     differently when a cut falls inside a character's byte-level tokens.
+//
 // # Speed
 //
 // Text lives in one arena per call, with per-byte alignments beside it;

@@ -91,3 +91,49 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestSentencePieceDirClass loads the SentencePiece fixture as a model
+// directory whose tokenizer_config.json names T5Tokenizer: the ids are the
+// reference's (sentencepiece's own) followed by </s>, T5Tokenizer's
+// template, and a literal "</s>" in the text is matched as that token.
+func TestSentencePieceDirClass(t *testing.T) {
+	dir := t.TempDir()
+	model, err := os.ReadFile(golden.Path("tokenizers", "sentencepiece-ja", "test_ja_model.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spiece.model"), model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"tokenizer_class": "T5Tokenizer", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>", "model_max_length": 512}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.ModelMaxLength() != 512 {
+		t.Errorf("ModelMaxLength = %d, want 512", tok.ModelMaxLength())
+	}
+	eos, ok := tok.TokenID("</s>")
+	if !ok {
+		t.Fatal("no </s>")
+	}
+	for i, c := range readCases(t, golden.Path("tokenizers", "sentencepiece-ja", "cases.jsonl")) {
+		enc, err := tok.Encode(c.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := append(slices.Clone(c.IDs), eos); !slices.Equal(enc.IDs, want) {
+			t.Errorf("case %d %q: %v, want %v", i, c.Text, enc.IDs, want)
+		}
+	}
+	enc, err := tok.Encode("a</s>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(enc.IDs); n < 3 || enc.IDs[n-2] != eos || enc.IDs[n-1] != eos {
+		t.Errorf("literal </s> not matched as a special token: %v %q", enc.IDs, enc.Tokens)
+	}
+}

@@ -30,8 +30,7 @@ func (l *loader) sentencePiece(data []byte, name string, cfg *tokConfig) (*Pipel
 		tokens[i] = p.piece
 		types[p.piece] = p.typ
 		if p.typ == spmByte {
-			var v byte
-			if n, _ := fmt.Sscanf(p.piece, "<0x%02X>", &v); n == 1 {
+			if v, ok := bytePiece(p.piece); ok {
 				byteIDs[v] = int32(i)
 			}
 		}

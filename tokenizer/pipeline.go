@@ -118,7 +118,7 @@ func (t *Pipeline) Encode(text string, opts ...EncodeOption) (*Encoding, error) 
 			return nil, err
 		}
 	}
-	return t.finish(st, &cfg)
+	return t.finish(st, text, &cfg)
 }
 
 func validUTF8(s, what string) error {
@@ -206,7 +206,7 @@ func (t *Pipeline) encodeSequence(st *state, text string, seq int) error {
 }
 
 // finish truncates, post-processes and pads the encoded sequences.
-func (t *Pipeline) finish(st *state, cfg *encodeConfig) (*Encoding, error) {
+func (t *Pipeline) finish(st *state, text string, cfg *encodeConfig) (*Encoding, error) {
 	a := st.seq[0]
 	var b []stok
 	pair := cfg.pair != nil
@@ -241,7 +241,11 @@ func (t *Pipeline) finish(st *state, cfg *encodeConfig) (*Encoding, error) {
 	}
 	enc := newEncoding(len(a) + len(b) + 4)
 	if t.post != nil {
-		t.post.process(enc, a, b, pair, addSpecial)
+		tb := ""
+		if pair {
+			tb = *cfg.pair
+		}
+		t.post.process(enc, a, b, text, tb, pair, addSpecial)
 	} else {
 		appendSeq(enc, a, 0)
 		if pair {

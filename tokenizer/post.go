@@ -9,8 +9,9 @@ import (
 type postProcessor interface {
 	// addedTokens is how many special tokens process adds.
 	addedTokens(pair bool) int
-	// process appends the final tokens of a (and b when pair) to e.
-	process(e *Encoding, a, b []stok, pair, addSpecial bool)
+	// process appends the final tokens of a (and b when pair) to e; ta
+	// and tb are the texts the tokens' offsets point into.
+	process(e *Encoding, a, b []stok, ta, tb string, pair, addSpecial bool)
 }
 
 // templatePiece is one element of a TemplateProcessing template: a
@@ -46,7 +47,7 @@ func (t *templateProcessing) addedTokens(pair bool) int {
 	return n
 }
 
-func (t *templateProcessing) process(e *Encoding, a, b []stok, pair, addSpecial bool) {
+func (t *templateProcessing) process(e *Encoding, a, b []stok, ta, tb string, pair, addSpecial bool) {
 	tpl := t.single
 	if pair {
 		tpl = t.pair
@@ -86,11 +87,11 @@ func (p *bertProcessing) addedTokens(pair bool) int {
 	return 2
 }
 
-func (p *bertProcessing) process(e *Encoding, a, b []stok, pair, addSpecial bool) {
+func (p *bertProcessing) process(e *Encoding, a, b []stok, ta, tb string, pair, addSpecial bool) {
 	if p.roberta {
 		if p.trimOffsets {
-			trimOffsets(a, p.addPrefixSpace)
-			trimOffsets(b, p.addPrefixSpace)
+			trimOffsets(a, ta, p.addPrefixSpace)
+			trimOffsets(b, tb, p.addPrefixSpace)
 		}
 		if !addSpecial {
 			appendSeq(e, a, 0)
@@ -129,18 +130,18 @@ type byteLevelProcessing struct{ trimOffsets, addPrefixSpace bool }
 
 func (byteLevelProcessing) addedTokens(bool) int { return 0 }
 
-func (p byteLevelProcessing) process(e *Encoding, a, b []stok, pair, addSpecial bool) {
-	p.adjust(a, b)
+func (p byteLevelProcessing) process(e *Encoding, a, b []stok, ta, tb string, pair, addSpecial bool) {
+	p.adjust(a, b, ta, tb)
 	appendSeq(e, a, 0)
 	if pair {
 		appendSeq(e, b, 1)
 	}
 }
 
-func (p byteLevelProcessing) adjust(a, b []stok) {
+func (p byteLevelProcessing) adjust(a, b []stok, ta, tb string) {
 	if p.trimOffsets {
-		trimOffsets(a, p.addPrefixSpace)
-		trimOffsets(b, p.addPrefixSpace)
+		trimOffsets(a, ta, p.addPrefixSpace)
+		trimOffsets(b, tb, p.addPrefixSpace)
 	}
 }
 
@@ -158,12 +159,12 @@ func (s *seqProcessing) addedTokens(pair bool) int {
 	return s.last.addedTokens(pair)
 }
 
-func (s *seqProcessing) process(e *Encoding, a, b []stok, pair, addSpecial bool) {
+func (s *seqProcessing) process(e *Encoding, a, b []stok, ta, tb string, pair, addSpecial bool) {
 	for _, adj := range s.adjusters {
-		adj.adjust(a, b)
+		adj.adjust(a, b, ta, tb)
 	}
 	if s.last != nil {
-		s.last.process(e, a, b, pair, addSpecial)
+		s.last.process(e, a, b, ta, tb, pair, addSpecial)
 		return
 	}
 	appendSeq(e, a, 0)
@@ -174,8 +175,10 @@ func (s *seqProcessing) process(e *Encoding, a, b []stok, pair, addSpecial bool)
 
 // trimOffsets is process_offsets: leading and trailing spaces ('Ġ' or
 // white space) of a token are cut from its offsets, except the one space
-// add_prefix_space put before the first token.
-func trimOffsets(s []stok, addPrefixSpace bool) {
+// add_prefix_space put before the first token. Hugging Face counts in
+// characters of the input (the offsets Python sees), so the cut moves over
+// that many characters of text, not bytes.
+func trimOffsets(s []stok, text string, addPrefixSpace bool) {
 	isSpace := func(r rune) bool { return r == byteRune[' '] || isRustWhitespace(r) }
 	for i := range s {
 		tok := s[i].str
@@ -200,10 +203,20 @@ func trimOffsets(s []stok, addPrefixSpace bool) {
 			if first && addPrefixSpace && lead == 1 {
 				lead = 0
 			}
-			off.start = min32(off.start+int32(lead), off.end)
+			st := int(off.start)
+			for k := 0; k < lead && st < int(off.end); k++ {
+				_, sz := utf8.DecodeRuneInString(text[st:])
+				st += sz
+			}
+			off.start = int32(min(st, int(off.end)))
 		}
-		if trail > 0 && off.end >= int32(trail) {
-			off.end = max32(off.end-int32(trail), off.start)
+		if trail > 0 && utf8.RuneCountInString(text[:off.end]) >= trail {
+			e := int(off.end)
+			for k := 0; k < trail && e > int(off.start); k++ {
+				_, sz := utf8.DecodeLastRuneInString(text[:e])
+				e -= sz
+			}
+			off.end = int32(max(e, int(off.start)))
 		}
 	}
 }

