@@ -4,3 +4,6 @@ package main
 
 // maxRSSMB is not measured on this platform.
 func maxRSSMB() float64 { return 0 }
+
+// cpuSeconds is not measured on this platform.
+func cpuSeconds() float64 { return 0 }
