@@ -469,3 +469,35 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// LoadFS reads the same model from an fs.FS (weights read, not mapped).
+func TestLoadFS(t *testing.T) {
+	dir := golden.Dirs(t, "models", "expected.safetensors")[0]
+	m1, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m1.Close()
+	m2, err := LoadFS(os.DirFS(filepath.Dir(dir)), filepath.Base(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	texts := []string{"東京", "The quick brown fox"}
+	a, err := m1.Encode(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m2.Encode(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if d := maxDiff(a[i], b[i]); d != 0 {
+			t.Errorf("text %d: LoadFS result differs by %g", i, d)
+		}
+	}
+	if _, err := LoadFS(os.DirFS(t.TempDir()), "none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing directory: %v", err)
+	}
+}
