@@ -47,9 +47,10 @@ func (b Buf) Slice(off, n int) Buf {
 }
 
 // Backend is the math a model needs, on one device. Methods take outputs
-// first, then inputs, then sizes; they do not allocate per call beyond
-// reusable scratch. A device Backend may run them asynchronously: errors
-// surface from Sync, Upload and Download.
+// first, then inputs, then sizes; their memory use does not grow with the
+// data (scratch is reused; the CPU backend's thread hand-offs cost a few
+// small allocations per call). A device Backend may run them
+// asynchronously: errors surface from Sync, Upload and Download.
 //
 // Matrices are row-major. Token ids, type ids and attention masks stay on
 // the host as Go slices and are passed to the methods that read them; a
