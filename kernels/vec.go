@@ -116,18 +116,21 @@ func layerNormRow(im *impl, out, row, gamma, beta []float32, eps float32) (mu, r
 // alias x.
 //
 // erf is evaluated in float32 by a degree-7 polynomial on each of eight
-// intervals of [0, 4) (and ±1 beyond); its largest difference from
-// math.Erf over the float32 inputs tested is below ErfMaxError, at every
-// dispatch level. GELU(-Inf) is NaN, as in PyTorch.
+// intervals of [0, 4) (and ±1 beyond); it differs from math.Erf by less
+// than ErfMaxError (7e-8) for every float32 input, at every dispatch
+// level. GELU(-Inf) is NaN, as in PyTorch.
 func GELU(out, x []float32) {
 	active.gelu(out[:len(x)], x)
 }
 
 // ErfMaxError bounds |erf₃₂(x) - math.Erf(x)| for the float32 erf inside
-// GELU, measured over a dense sweep of float32 inputs (the test
-// TestErfBound checks it at every dispatch level). GELU's own error is at
-// most |x|/2 times this plus one rounding of the result.
-const ErfMaxError = 1e-7
+// GELU, over every float32 x: measured exhaustively (TestErfExhaustive
+// with KOTODAMA_EXHAUSTIVE=1), the largest error is 6.53e-8 for the
+// generic level and 6.21e-8 for AVX2 and AVX-512 on amd64, about one ulp
+// of erf near 0.5; TestErfBound checks a dense sample at every level on
+// every run. GELU's own error is at most |x|/2 times this plus one
+// rounding of the result.
+const ErfMaxError = 7e-8
 
 // GELUTanh computes the tanh approximation
 // out = x/2·(1+tanh(√(2/π)·(x+0.044715x³))), PyTorch's

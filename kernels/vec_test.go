@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"os"
 	"math/rand/v2"
 	"testing"
 )
@@ -316,6 +317,43 @@ func TestErfBound(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestErfExhaustive checks ErfMaxError over every float32 in [0, 4.5]
+// (erf is odd and exactly ±1 beyond) at every level. It takes a minute, so
+// it runs only with KOTODAMA_EXHAUSTIVE=1.
+func TestErfExhaustive(t *testing.T) {
+	if os.Getenv("KOTODAMA_EXHAUSTIVE") != "1" {
+		t.Skip("set KOTODAMA_EXHAUSTIVE=1 to run")
+	}
+	const chunk = 1 << 20
+	xs := make([]float32, chunk)
+	want := make([]float64, chunk)
+	out := make([]float32, chunk)
+	worst := make([]float64, len(levels))
+	at := make([]float32, len(levels))
+	end := math.Float32bits(4.5)
+	for b0 := uint32(0); b0 <= end; b0 += chunk {
+		n := int(min(chunk, end-b0+1))
+		for i := range n {
+			xs[i] = math.Float32frombits(b0 + uint32(i))
+			want[i] = math.Erf(float64(xs[i]))
+		}
+		for l, im := range levels {
+			im.erf(out[:n], xs[:n])
+			for i := range n {
+				if d := math.Abs(float64(out[i]) - want[i]); d > worst[l] {
+					worst[l], at[l] = d, xs[i]
+				}
+			}
+		}
+	}
+	for l, im := range levels {
+		t.Logf("%s: max |erf32 - math.Erf| = %.4g at x = %v", im.level, worst[l], at[l])
+		if worst[l] > ErfMaxError {
+			t.Errorf("%s: max error %.4g above ErfMaxError %g", im.level, worst[l], ErfMaxError)
+		}
+	}
 }
 
 func TestGELU(t *testing.T) {
