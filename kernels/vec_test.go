@@ -3,8 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"os"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
