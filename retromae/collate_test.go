@@ -1,10 +1,12 @@
 package retromae
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kotodama-ai/kotodama/internal/golden"
@@ -79,6 +81,24 @@ func checkBatch(t *testing.T, b *Batch, c *Collator, exact bool) {
 	}
 }
 
+// sourceModel returns the model fixture a training fixture was made
+// from: the one with the same model-mlm.safetensors (its tokenizer is
+// the training fixture's).
+func sourceModel(t *testing.T, dir string) string {
+	t.Helper()
+	want, err := os.ReadFile(filepath.Join(dir, "model-mlm.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range golden.Dirs(t, "models", "model-mlm.safetensors") {
+		if got, err := os.ReadFile(filepath.Join(m, "model-mlm.safetensors")); err == nil && bytes.Equal(got, want) {
+			return m
+		}
+	}
+	t.Fatalf("no model fixture has %s's model-mlm.safetensors (and so its tokenizer)", dir)
+	return ""
+}
+
 // TestCollateFixture tokenizes the golden fixture's texts with the
 // fixture model's tokenizer and collates them: the ids must be the
 // fixture's decoder_input_ids and the label counts the fixture's (drawn
@@ -103,7 +123,7 @@ func TestCollateFixture(t *testing.T) {
 			if err := json.Unmarshal(raw, &meta); err != nil {
 				t.Fatal(err)
 			}
-			tok, err := tokenizer.Load(golden.Path("models", "bert-tiny-ja"))
+			tok, err := tokenizer.Load(sourceModel(t, dir))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,61 +307,51 @@ func TestCollateErrors(t *testing.T) {
 	}
 }
 
-// TestTokenize groups real tokenizers' pieces into words: "##" pieces
-// with the word before them (WordPiece), pieces without "▁" with the
-// word before them (Metaspace), the special tokens apart.
+// TestTokenize groups every fixture tokenizer's pieces into words: "##"
+// pieces with the word before them (WordPiece), pieces without "▁" with
+// the word before them (Metaspace), special tokens apart.
 func TestTokenize(t *testing.T) {
-	wp, err := tokenizer.Load(golden.Path("tokenizers", "bert-base-uncased", "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := DetectWordRule(wp); r != WordPiece {
-		t.Fatalf("bert-base-uncased: word rule %v", r)
-	}
-	p, err := Tokenize(wp, "Unbelievable storytelling!", 64, WordPiece)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, _ := wp.Encode("Unbelievable storytelling!")
-	for i, tok := range e.Tokens {
-		switch {
-		case i == 0 || i == len(e.Tokens)-1:
-			if p.Words[i] != -1 {
-				t.Errorf("%s: word %d, want -1 (special)", tok, p.Words[i])
+	dirs := append(golden.Dirs(t, "tokenizers", "tokenizer.json"), golden.Dirs(t, "models", "tokenizer.json")...)
+	seen := map[WordRule]bool{}
+	for _, dir := range dirs {
+		tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule := DetectWordRule(tok)
+		seen[rule] = true
+		const text = "Unbelievable storytelling! 東京 大学 [SEP] で研究"
+		p, err := Tokenize(tok, text, 64, rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := tok.Encode(text)
+		prev := int32(-1)
+		for i, piece := range e.Tokens {
+			special := i == 0 || i == len(e.Tokens)-1 || piece == "[SEP]" || piece == "</s>"
+			cont := (rule == WordPiece && strings.HasPrefix(piece, "##")) || (rule == Metaspace && !strings.HasPrefix(piece, "▁"))
+			var want int32
+			switch {
+			case special:
+				want = -1
+			case cont && i > 0 && p.Words[i-1] >= 0:
+				want = prev
+			default:
+				want = prev + 1
 			}
-		case len(tok) > 2 && tok[:2] == "##":
-			if p.Words[i] != p.Words[i-1] {
-				t.Errorf("%s starts a word: %v %v", tok, e.Tokens, p.Words)
+			if p.Words[i] != want {
+				t.Fatalf("%s (%v): token %d %q has word %d, want %d; tokens %q words %v", filepath.Base(dir), rule, i, piece, p.Words[i], want, e.Tokens, p.Words)
 			}
-		case i > 1 && p.Words[i] != p.Words[i-1]+1:
-			t.Errorf("%s does not start a new word: %v %v", tok, e.Tokens, p.Words)
+			if want >= 0 {
+				prev = want
+			}
+		}
+		if prev < 3 {
+			t.Errorf("%s: %d words in %q", filepath.Base(dir), prev+1, e.Tokens)
 		}
 	}
-	if p.Words[len(p.Words)-2] < 2 {
-		t.Errorf("words %v for %v: want at least three", p.Words, e.Tokens)
-	}
-
-	sp, err := tokenizer.Load(golden.Path("models", "bert-tiny-ja"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err = Tokenize(sp, "東京 大学 [SEP] で", 64, Metaspace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, _ = sp.Encode("東京 大学 [SEP] で")
-	var words []int32
-	for i, tok := range e.Tokens {
-		if tok == "[SEP]" || tok == "[CLS]" {
-			if p.Words[i] != -1 {
-				t.Errorf("%s at %d maskable", tok, i)
-			}
-			continue
-		}
-		words = append(words, p.Words[i])
-	}
-	if len(words) < 3 || words[0] != 0 || words[len(words)-1] != 2 {
-		t.Errorf("tokens %v: words %v, want 0 … 2 (three space-separated words)", e.Tokens, p.Words)
+	if !seen[WordPiece] || !seen[Metaspace] {
+		t.Errorf("fixture tokenizers cover rules %v; want a WordPiece and a Metaspace one", seen)
 	}
 	if _, err := ParseWordRule("bogus"); err == nil {
 		t.Error("ParseWordRule(bogus): no error")

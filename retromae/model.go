@@ -14,12 +14,13 @@ import (
 )
 
 // Names of the tensors in a checkpoint, as FlagEmbedding saves them: the
-// encoder and its masked-LM head under Hugging Face BertForMaskedLM's
-// names, the decoder layer under the c_head of RetroMAEForPretraining.
+// encoder (EncoderPrefix + BertModel names) and its masked-LM head
+// (PartHead.*) as Hugging Face's BertForMaskedLM names them, the decoder
+// layer as RetroMAEForPretraining's c_head (PartDecoder.*).
 const (
 	EncoderPrefix = "bert."
-	HeadPrefix    = "cls.predictions."
-	DecoderPrefix = "c_head."
+	PartHead      = "cls.predictions"
+	PartDecoder   = "c_head"
 )
 
 // Head is the masked-LM prediction head of BertForMaskedLM
@@ -75,19 +76,19 @@ func NewParams(be kernels.Backend, c bert.Config) (*Params, error) {
 	return p, nil
 }
 
-// Tensors lists the Params under their checkpoint names (HeadPrefix and
-// DecoderPrefix), in arena order.
+// Tensors lists the Params under their checkpoint names (PartHead.* and
+// PartDecoder.*), in arena order.
 func (p *Params) Tensors() []bert.Named {
 	h := p.Head
 	H := h.Dense.Out
 	out := []bert.Named{
-		{Name: HeadPrefix + "transform.dense.weight", Shape: []int{H, H}, Buf: h.Dense.Weight},
-		{Name: HeadPrefix + "transform.dense.bias", Shape: []int{H}, Buf: h.Dense.Bias},
-		{Name: HeadPrefix + "transform.LayerNorm.weight", Shape: []int{H}, Buf: h.Norm.Gamma},
-		{Name: HeadPrefix + "transform.LayerNorm.bias", Shape: []int{H}, Buf: h.Norm.Beta},
-		{Name: HeadPrefix + "bias", Shape: []int{h.Bias.Len()}, Buf: h.Bias},
+		{Name: PartHead + ".transform.dense.weight", Shape: []int{H, H}, Buf: h.Dense.Weight},
+		{Name: PartHead + ".transform.dense.bias", Shape: []int{H}, Buf: h.Dense.Bias},
+		{Name: PartHead + ".transform.LayerNorm.weight", Shape: []int{H}, Buf: h.Norm.Gamma},
+		{Name: PartHead + ".transform.LayerNorm.bias", Shape: []int{H}, Buf: h.Norm.Beta},
+		{Name: PartHead + ".bias", Shape: []int{h.Bias.Len()}, Buf: h.Bias},
 	}
-	return append(out, p.Decoder.Tensors(DecoderPrefix)...)
+	return append(out, p.Decoder.Tensors(PartDecoder + ".")...)
 }
 
 // Model is RetroMAE's pre-training model (FlagEmbedding's
@@ -189,12 +190,6 @@ func Load(be kernels.Backend, dir string, std float64, seed uint64) (*Model, err
 	m.Fresh = missing
 	return m, nil
 }
-
-// Parts of Params, as LoadWeights and Init name them.
-const (
-	PartHead    = "cls.predictions"
-	PartDecoder = "c_head"
-)
 
 // ErrMissing means a checkpoint has some but not all tensors of the head
 // or of the decoder.
