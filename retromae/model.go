@@ -88,7 +88,7 @@ func (p *Params) Tensors() []bert.Named {
 		{Name: PartHead + ".transform.LayerNorm.bias", Shape: []int{H}, Buf: h.Norm.Beta},
 		{Name: PartHead + ".bias", Shape: []int{h.Bias.Len()}, Buf: h.Bias},
 	}
-	return append(out, p.Decoder.Tensors(PartDecoder + ".")...)
+	return append(out, p.Decoder.Tensors(PartDecoder+".")...)
 }
 
 // Model is RetroMAE's pre-training model (FlagEmbedding's
