@@ -413,3 +413,30 @@ func BenchmarkTopKDot(b *testing.B) {
 		})
 	}
 }
+
+func ExampleTopKDot() {
+	// Four corpus rows of dimension 2 and two queries; the two best rows
+	// for each query, best first. Rows 1 and 3 are equal, so for the
+	// second query they tie and the lower row comes first.
+	x := []float32{
+		1, 0,
+		0, 1,
+		0.6, 0.8,
+		0, 1,
+	}
+	q := []float32{
+		1, 0,
+		0, 2,
+	}
+	const nq, n, d, k = 2, 4, 2, 2
+	ids := make([]int, nq*k)
+	scores := make([]float32, nq*k)
+	if err := TopKDot(context.Background(), ids, scores, q, x, nil, nq, n, d, k, 0); err != nil {
+		panic(err)
+	}
+	fmt.Println(ids[:k], scores[:k])
+	fmt.Println(ids[k:], scores[k:])
+	// Output:
+	// [0 2] [1 0.6]
+	// [1 3] [2 2]
+}
