@@ -202,18 +202,18 @@ func (g *gemmCall) serial(p *Pool, i0, i1, j0, j1 int) {
 							continue
 						}
 						// Edge tile: the zero-padded panels give a full tile in
-						// scratch; only its mt×nt corner reaches C.
-						gk.micro(kb, apanel, kb, bpanel, tile, nr, g.alpha, 0, next)
-						for i := range mt {
-							ti := tile[i*nr : i*nr+nt]
-							crow := g.c[ci+i*g.ldc : ci+i*g.ldc+nt]
-							if beta == 0 {
-								copy(crow, ti)
-							} else {
-								for j, t := range ti {
-									crow[j] = t + beta*crow[j]
-								}
+						// scratch, holding C's mt×nt corner when beta needs it;
+						// only that corner goes back. The kernel does the same
+						// arithmetic as on a full tile, so every element of C
+						// comes out the same whatever the shape around it.
+						if beta != 0 {
+							for i := range mt {
+								copy(tile[i*nr:i*nr+nt], g.c[ci+i*g.ldc:ci+i*g.ldc+nt])
 							}
+						}
+						gk.micro(kb, apanel, kb, bpanel, tile, nr, g.alpha, beta, next)
+						for i := range mt {
+							copy(g.c[ci+i*g.ldc:ci+i*g.ldc+nt], tile[i*nr:i*nr+nt])
 						}
 					}
 				}

@@ -319,3 +319,53 @@ func FuzzSgemm(f *testing.F) {
 		}
 	})
 }
+
+// TestSgemmBatchInvariant: an element of C comes out bit for bit the same
+// whether its row is computed alone, in a batch, or on any number of
+// threads, and whatever the columns around it. Encoders rely on this: a
+// text embeds to the same vector in any batch.
+func TestSgemmBatchInvariant(t *testing.T) {
+	eachLevel(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(6, 6))
+		gk := im.gemm
+		p3 := testPool(t, 3)
+		for _, transB := range []bool{false, true} {
+			for _, beta := range []float32{0, 0.3} { // 0.3·c rounds: edge and full tiles must round alike
+				m, n, k := 2*gk.mr+3, 2*gk.nr+5, gk.kc+9
+				a := newGuarded(rng, m*k).data
+				b := newGuarded(rng, k*n).data
+				c0 := newGuarded(rng, m*n).data
+				ldb := n
+				if transB {
+					ldb = k
+				}
+				whole := append([]float32(nil), c0...)
+				p3.gemm(gk, false, transB, m, n, k, 1.25, a, k, b, ldb, beta, whole, n)
+				for i := range m {
+					row := append([]float32(nil), c0[i*n:(i+1)*n]...)
+					serialPool.gemm(gk, false, transB, 1, n, k, 1.25, a[i*k:], k, b, ldb, beta, row, n)
+					for j := range n {
+						if math.Float32bits(row[j]) != math.Float32bits(whole[i*n+j]) {
+							t.Fatalf("transB=%v beta=%v: C[%d,%d] alone = %v, in the batch = %v", transB, beta, i, j, row[j], whole[i*n+j])
+						}
+					}
+				}
+				// Columns [5, 5+nr+3) on their own.
+				j0, nc := 5, gk.nr+3
+				part := append([]float32(nil), c0...)
+				bo := j0
+				if transB {
+					bo = j0 * ldb
+				}
+				serialPool.gemm(gk, false, transB, m, nc, k, 1.25, a, k, b[bo:], ldb, beta, part[j0:], n)
+				for i := range m {
+					for j := j0; j < j0+nc; j++ {
+						if math.Float32bits(part[i*n+j]) != math.Float32bits(whole[i*n+j]) {
+							t.Fatalf("transB=%v beta=%v: C[%d,%d] in a column block = %v, in the whole = %v", transB, beta, i, j, part[i*n+j], whole[i*n+j])
+						}
+					}
+				}
+			}
+		}
+	})
+}
