@@ -47,3 +47,21 @@ func ExampleSoftmax() {
 	fmt.Printf("%.4f\n", scores)
 	// Output: [0.0900 0.2447 0.6652 0.0000]
 }
+
+// A weight used batch after batch is packed once; each product then skips
+// packing it and gives the same result as Sgemm.
+func ExamplePackB() {
+	w := []float32{ // 2×3 weight, out×in
+		1, 0, 0,
+		1, 1, 1,
+	}
+	pw := kernels.PackB(true, 3, 2, w, 3)
+	for _, x := range [][]float32{{1, 2, 3}, {4, 5, 6}} {
+		y := make([]float32, 2)
+		kernels.SgemmPacked(false, 1, 1, x, 3, pw, 0, y, 2)
+		fmt.Println(y)
+	}
+	// Output:
+	// [1 6]
+	// [4 15]
+}

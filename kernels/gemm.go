@@ -64,15 +64,20 @@ func (p *Pool) parallelMinWork() int {
 // gemm computes C = alpha*op(A)*op(B) + beta*C with kernel gk on p's
 // threads. Arguments are checked.
 func (p *Pool) gemm(gk *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	p.product(gemmCall{gk: gk, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
+}
+
+// product performs a checked product on p's threads.
+func (p *Pool) product(g gemmCall) {
+	gk, m, n, k := g.gk, g.m, g.n, g.k
 	if m == 0 || n == 0 {
 		return
 	}
-	if alpha == 0 || k == 0 {
+	if g.alpha == 0 || k == 0 {
 		// Reference BLAS: A and B are not read, so their NaNs do not reach C.
-		scaleRows(m, n, beta, c, ldc)
+		scaleRows(m, n, g.beta, g.c, g.ldc)
 		return
 	}
-	g := gemmCall{gk: gk, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	if p.threads == 1 || m*n*k < p.parallelMinWork() {
 		g.serial(p, 0, m, 0, n)
 		return
@@ -141,6 +146,7 @@ type gemmCall struct {
 	beta           float32
 	c              []float32
 	ldc            int
+	pb             *PackedB // B packed in advance, or nil
 }
 
 // serial computes rows [i0, i1) and columns [j0, j1) of C on the calling
@@ -160,11 +166,15 @@ func (g *gemmCall) serial(p *Pool, i0, i1, j0, j1 int) {
 	mc := roundUp(ceilDiv(m, ceilDiv(m, gk.mc)), mr)
 	nc := roundUp(ceilDiv(n, ceilDiv(n, gk.nc)), nr)
 
-	buf := p.getGemmBuf(mc*kc + nc*kc + mr*nr)
+	bsize := nc * kc
+	if g.pb != nil {
+		bsize = 0 // the B micro-panels are read from g.pb
+	}
+	buf := p.getGemmBuf(mc*kc + bsize + mr*nr)
 	defer p.putGemmBuf(buf)
 	ap := buf.f[:mc*kc]
-	bp := buf.f[mc*kc : mc*kc+nc*kc]
-	tile := buf.f[mc*kc+nc*kc:]
+	bp := buf.f[mc*kc : mc*kc+bsize]
+	tile := buf.f[mc*kc+bsize:]
 
 	for ic := 0; ic < m; ic += mc { // Loop 5 (ic): rows of C, A block in L3
 		mb := min(mc, m-ic)
@@ -192,9 +202,14 @@ func (g *gemmCall) serial(p *Pool, i0, i1, j0, j1 int) {
 							o := (i0+ic+ir+mr+q)*g.lda + pc
 							next = g.a[o : o+kb]
 						}
-						bpanel := bp[jr*kb : (jr+nr)*kb]
-						if ir == 0 {
-							g.packB(bpanel, pc, kb, j0+jc+jr, nt)
+						var bpanel []float32
+						if g.pb != nil {
+							bpanel = g.pb.panel(pc, kb, j0+jc+jr)
+						} else {
+							bpanel = bp[jr*kb : (jr+nr)*kb]
+							if ir == 0 {
+								g.packB(bpanel, pc, kb, j0+jc+jr, nt)
+							}
 						}
 						ci := (i0+ic+ir)*g.ldc + j0 + jc + jr
 						if mt == mr && nt == nr {

@@ -109,8 +109,11 @@ func TestNoAllocs(t *testing.T) {
 	const m, n, k = 64, 96, 80
 	a, b, c := make([]float32, 4*m*k), make([]float32, 4*k*n), make([]float32, 4*m*n)
 	body := func(lo, hi int) { Scale(2, c[lo:hi]) }
+	w := make([]float32, n*k)
 	for _, p := range []*Pool{serialPool, testPool(t, 2)} {
+		pb := PackB(true, k, n, w, k)
 		for name, f := range map[string]func(){
+			"SgemmPacked":  func() { p.SgemmPacked(false, m, 1, a, k, pb, 0, c, n) },
 			"Sgemm":        func() { p.Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) },
 			"SgemmStrided": func() { p.SgemmStrided(true, false, m, n, k, 1, a, m, m*k, b, n, k*n, 1, c, n, m*n, 4) },
 			"For":          func() { p.For(len(c), 64, body) },

@@ -117,6 +117,21 @@ func checkStrided(transA, transB bool, m, n, k int, a []float32, lda, strideA in
 // checkGemm panics, naming the argument, when the sizes, leading
 // dimensions or slice lengths cannot describe the product.
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkAC(m, n, k, transA, a, lda, c, ldc)
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	if ldb < max(1, colsB) {
+		panic(fmt.Sprintf("kernels: Sgemm: ldb = %d < %d", ldb, max(1, colsB)))
+	}
+	if need := span(rowsB, colsB, ldb); len(b) < need && n > 0 && k > 0 {
+		panic(fmt.Sprintf("kernels: Sgemm: len(b) = %d < %d", len(b), need))
+	}
+}
+
+// checkAC checks the sizes and the A and C operands of a product.
+func checkAC(m, n, k int, transA bool, a []float32, lda int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: Sgemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
@@ -124,24 +139,14 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if transA {
 		rowsA, colsA = k, m
 	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
 	if lda < max(1, colsA) {
 		panic(fmt.Sprintf("kernels: Sgemm: lda = %d < %d", lda, max(1, colsA)))
-	}
-	if ldb < max(1, colsB) {
-		panic(fmt.Sprintf("kernels: Sgemm: ldb = %d < %d", ldb, max(1, colsB)))
 	}
 	if ldc < max(1, n) {
 		panic(fmt.Sprintf("kernels: Sgemm: ldc = %d < %d", ldc, max(1, n)))
 	}
 	if need := span(rowsA, colsA, lda); len(a) < need && m > 0 && k > 0 {
 		panic(fmt.Sprintf("kernels: Sgemm: len(a) = %d < %d", len(a), need))
-	}
-	if need := span(rowsB, colsB, ldb); len(b) < need && n > 0 && k > 0 {
-		panic(fmt.Sprintf("kernels: Sgemm: len(b) = %d < %d", len(b), need))
 	}
 	if need := span(m, n, ldc); len(c) < need {
 		panic(fmt.Sprintf("kernels: Sgemm: len(c) = %d < %d", len(c), need))
