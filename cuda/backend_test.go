@@ -379,7 +379,7 @@ func TestElementwise(t *testing.T) {
 func TestLayerNorm(t *testing.T) {
 	d := testDevice(t)
 	r := rand.New(rand.NewPCG(6, 6))
-	for _, sz := range [][2]int{{1, 1}, {5, 48}, {33, 300}, {1000, 37}} {
+	for _, sz := range [][2]int{{1, 1}, {5, 48}, {33, 300}, {300, 37}} {
 		rows, cols := sz[0], sz[1]
 		n := rows * cols
 		xv := randVec(r, n, 3)
@@ -403,7 +403,7 @@ func TestLayerNorm(t *testing.T) {
 		cpu.LayerNormBackward(dx.c, dg.c, db.c, dout.c, x.c, gamma.c, mean.c, rstd.c, rows, cols)
 		d.LayerNormBackward(dx.g, dg.g, db.g, dout.g, x.g, gamma.g, mean.g, rstd.g, rows, cols)
 		dx.check(t, d, name+" dx", tol)
-		dg.check(t, d, name+" dgamma", 4*tol) // sums over up to 1000 rows
+		dg.check(t, d, name+" dgamma", 4*tol) // sums over up to 300 rows
 		db.check(t, d, name+" dbeta", 4*tol)
 		// dx aliasing dout.
 		cpu.LayerNormBackward(dout.c, dg.c, db.c, dout.c, x.c, gamma.c, mean.c, rstd.c, rows, cols)
