@@ -11,7 +11,10 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -233,6 +236,7 @@ func (d *Device) init() error {
 	if err := blasErr("cublasSetStream", C.kd_cublasSetStream(d.blas, d.stream)); err != nil {
 		return err
 	}
+	d.pool.owner = d
 	d.pool.init()
 	d.args = (*C.char)(C.malloc(argBytes))
 	d.offs = (*C.int)(C.malloc(C.size_t(maxArgs) * C.size_t(unsafe.Sizeof(C.int(0)))))
@@ -345,10 +349,15 @@ func (d *Device) Alloc(n int) (kernels.Buf, error) {
 	d.do(func() {
 		b, err = d.alloc(n)
 		if err == nil {
-			d.fail(cuCheck("cuMemsetD32Async", C.kd_cuMemsetD32Async(C.CUdeviceptr(b.Device()), 0, C.size_t(n), d.stream)))
+			d.fill(ptr(b.Device()), n, 0)
 		}
 	})
 	return b, err
+}
+
+// fill queues setting n values at p to v; on the worker.
+func (d *Device) fill(p ptr, n int, v float32) {
+	d.fail(cuCheck("cuMemsetD32Async", C.kd_cuMemsetD32Async(C.CUdeviceptr(p), C.uint(math.Float32bits(v)), C.size_t(n), d.stream)))
 }
 
 // alloc takes n float32 values from the pool, uninitialized; on the worker.
@@ -482,6 +491,7 @@ func (d *Device) downloadBytes(dst []byte, src uint64) {
 // Reuse is safe without waiting because all work runs in order on one
 // stream.
 type memPool struct {
+	owner  *Device
 	cached map[uint64][]uint64 // free blocks by size
 	size   map[uint64]uint64   // every block the pool owns, by address
 	live   uint64              // bytes handed out
@@ -525,6 +535,7 @@ func (p *memPool) alloc(bytes uint64, stream C.CUstream) (uint64, error) {
 	}
 	p.size[uint64(ptr)] = sz
 	p.live += sz
+	register(uint64(ptr), sz, p.owner)
 	return uint64(ptr), nil
 }
 
@@ -545,6 +556,7 @@ func (p *memPool) releaseCached() {
 		for _, a := range l {
 			C.kd_cuMemFree(C.CUdeviceptr(a))
 			delete(p.size, a)
+			unregister(a)
 		}
 		p.held -= sz * uint64(len(l))
 		delete(p.cached, sz)
@@ -555,6 +567,7 @@ func (p *memPool) releaseCached() {
 func (p *memPool) releaseAll() {
 	for a := range p.size {
 		C.kd_cuMemFree(C.CUdeviceptr(a))
+		unregister(a)
 	}
 	p.init()
 	p.live, p.held = 0, 0
@@ -727,4 +740,38 @@ func (d *Device) scratch(i, n int) uint64 {
 	}
 	d.sc[i] = b
 	return uint64(b.Device())
+}
+
+// OpenSpec opens the GPU a device name describes, as the CLI's -device
+// flag and embed.WithDevice spell it: "cuda", optionally followed by
+// ":N" for GPU N and ":fp32", ":tf32" or ":bf16" for the Math, e.g.
+// "cuda:1:tf32".
+func OpenSpec(spec string) (*Device, error) {
+	opts, err := ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	return Open(opts...)
+}
+
+// ParseSpec returns the Open options of a device name (see OpenSpec).
+func ParseSpec(spec string) ([]Option, error) {
+	parts := strings.Split(spec, ":")
+	if parts[0] != "cuda" {
+		return nil, fmt.Errorf("cuda: device %q: want cuda[:N][:fp32|tf32|bf16]", spec)
+	}
+	var opts []Option
+	seenN, seenMath := false, false
+	for _, p := range parts[1:] {
+		if n, err := strconv.Atoi(p); err == nil && !seenN && n >= 0 {
+			opts, seenN = append(opts, WithOrdinal(n)), true
+			continue
+		}
+		m, err := ParseMath(p)
+		if err != nil || seenMath {
+			return nil, fmt.Errorf("cuda: device %q: want cuda[:N][:fp32|tf32|bf16]", spec)
+		}
+		opts, seenMath = append(opts, WithMath(m)), true
+	}
+	return opts, nil
 }

@@ -33,6 +33,9 @@ type Model struct {
 	mu     sync.Mutex
 	free   []*workspace
 	closed bool
+
+	owned    func() error // releases the device WithDevice opened (device.go)
+	inflight int          // Encode calls under way
 }
 
 // Dim is the length of the vectors Encode returns (before truncate_dim).
@@ -66,6 +69,9 @@ func (m *Model) Close() error {
 		w.release(m.be)
 	}
 	m.free = nil
+	if m.inflight == 0 {
+		return m.releaseDevice()
+	}
 	return nil
 }
 
@@ -145,10 +151,14 @@ func (m *Model) Encode(ctx context.Context, texts []string, opts ...EncodeOption
 	}
 	m.mu.Lock()
 	closed := m.closed
+	if !closed {
+		m.inflight++
+	}
 	m.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
+	defer m.encodeDone()
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}

@@ -46,6 +46,7 @@ type LoadOption func(*loadConfig)
 
 type loadConfig struct {
 	backend kernels.Backend
+	device  string // WithDevice (device.go)
 	hfCache string
 	maxSeq  int
 }
@@ -77,7 +78,7 @@ func Load(dir string, opts ...LoadOption) (*Model, error) {
 		}
 		dir = resolved
 	}
-	return load(nil, dir, c)
+	return loadOnDevice(nil, dir, c)
 }
 
 // LoadFS reads the model in directory dir of fsys. Weights are read into
@@ -90,7 +91,7 @@ func LoadFS(fsys fs.FS, dir string, opts ...LoadOption) (*Model, error) {
 	if st, err := fs.Stat(fsys, dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNotFound, dir)
 	}
-	return load(fsys, dir, c)
+	return loadOnDevice(fsys, dir, c)
 }
 
 // files reads a model directory from fsys, or from the OS when fsys is

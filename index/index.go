@@ -374,6 +374,17 @@ func (x *Index) Search(query []float32, k int) ([]Hit, error) {
 // Dim long), spread over the index's threads. It stops early with
 // ctx.Err() when ctx is done.
 func (x *Index) SearchBatch(ctx context.Context, queries []float32, k int) ([][]Hit, error) {
+	return x.searchBatch(ctx, queries, k, nil)
+}
+
+// topKFunc finds, for nq prepared queries q (normalized for Cosine), the
+// kk best of the first n rows as kernels.TopKDot does (the GPU's search,
+// gpu_cuda.go); searchBatch calls it with the read lock held.
+type topKFunc func(ctx context.Context, ids []int, scores []float32, q []float32, nq, n, kk int) error
+
+// searchBatch is SearchBatch with the top-k search done by topk, or by
+// the kernels on the CPU when topk is nil.
+func (x *Index) searchBatch(ctx context.Context, queries []float32, k int, topk topKFunc) ([][]Hit, error) {
 	d := x.dim
 	if k <= 0 {
 		return nil, fmt.Errorf("%w: k = %d", ErrK, k)
@@ -418,9 +429,12 @@ func (x *Index) SearchBatch(ctx context.Context, queries []float32, k int) ([][]
 		threads = runtime.GOMAXPROCS(0)
 	}
 	var err error
-	if x.dtype == Float16 {
+	switch {
+	case topk != nil:
+		err = topk(ctx, ids, scores, q, nq, n, kk)
+	case x.dtype == Float16:
 		err = kernels.TopKDotF16(ctx, ids, scores, q, x.f16, x.bias, nq, n, d, kk, threads)
-	} else {
+	default:
 		err = kernels.TopKDot(ctx, ids, scores, q, x.f32, x.bias, nq, n, d, kk, threads)
 	}
 	if err != nil {

@@ -40,13 +40,14 @@ type benchBERTResult struct {
 }
 
 func runBenchBERT(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench bert", "bench bert -model DIR [-batch 32] [-seq 128] [-threads N] [-time 10s] [-json]")
+	fs := newFlags(e, "bench bert", "bench bert -model DIR [-batch 32] [-seq 128] [-threads N] [-device cpu|cuda] [-time 10s] [-json]")
 	model := fs.String("model", "", "model `directory` (config.json + model.safetensors), e.g. the one ../shared/bench/bert-ort.sh writes")
 	batch := fs.Int("batch", 32, "sequences per forward pass")
 	seq := fs.Int("seq", 128, "tokens per sequence (random ids, full attention mask)")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads to compute on")
 	minTime := fs.Duration("time", 10*time.Second, "measure for at least this long (and at least 3 passes)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,8 +62,13 @@ func runBenchBERT(ctx context.Context, e *env, args []string) error {
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
 
+	dev, err := openDevice(*devName)
+	if err != nil {
+		return fmt.Errorf("bench bert: %w", err)
+	}
+	defer dev.close()
 	start := time.Now()
-	be := kernels.NewCPUPool(pool)
+	be := dev.cpuOr(kernels.NewCPUPool(pool))
 	m, err := bert.Load(be, *model)
 	if err != nil {
 		return fmt.Errorf("bench bert: %w", err)

@@ -33,6 +33,7 @@ func runEncode(ctx context.Context, e *env, args []string) error {
 	maxLength := fs.Int("max-length", 0, "truncate texts to this many `tokens` (default: the model's max_seq_length)")
 	truncateDim := fs.Int("truncate-dim", 0, "keep the first `n` dimensions of every embedding (Matryoshka models)")
 	quiet := fs.Bool("q", false, "no progress bar on stderr")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +44,12 @@ func runEncode(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("encode: unexpected argument %q (texts are read from stdin)", fs.Arg(0))
 	}
-	m, err := embed.Load(*model)
+	dev, err := openDevice(*devName)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	defer dev.close()
+	m, err := embed.Load(*model, dev.loadOptions()...)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}

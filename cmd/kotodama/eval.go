@@ -103,6 +103,7 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 	b := fs.Float64("b", 0.75, "BM25 b (document-length normalization)")
 	trec := fs.Bool("trec", false, "also report trec_eval's ndcg_cut@k (ideal DCG cut at k)")
 	batch := fs.Int("batch", 32, "texts per forward pass of the model (-model)")
+	devName := deviceFlag(fs)
 	queryPrompt := fs.String("query-prompt", autoPrompt, `model prompt for queries: a prompt name, "none", or auto (the model's "query" prompt if it has one)`)
 	docPrompt := fs.String("doc-prompt", autoPrompt, `model prompt for documents: a prompt name, "none", or auto (the model's "document" or "passage" prompt if it has one)`)
 	if err := fs.Parse(args); err != nil {
@@ -158,7 +159,7 @@ func runEvalRetrieval(ctx context.Context, e *env, args []string) error {
 
 	var results []*eval.RetrievalResult
 	if *model != "" {
-		res, err := evalModelRetrieval(ctx, e, modelFlags{*model, *batch}, *queryPrompt, *docPrompt, t, docs, opts)
+		res, err := evalModelRetrieval(ctx, e, modelFlags{*model, *batch, *devName}, *queryPrompt, *docPrompt, t, docs, opts)
 		if err != nil {
 			return fmt.Errorf("eval retrieval: %w", err)
 		}
@@ -232,6 +233,7 @@ func runEvalSTS(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("data", dataDir(), "datasets directory for the built-in task names ($KOTODAMA_DATA)")
 	prompt := fs.String("prompt", autoPrompt, `model prompt for every sentence: a prompt name, "none", or auto (the model's default prompt, if it names one)`)
 	batch := fs.Int("batch", 32, "texts per forward pass of the model")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -249,7 +251,7 @@ func runEvalSTS(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return loadErr(err, *dir)
 	}
-	res, err := evalModelSTS(ctx, e, modelFlags{*model, *batch}, *prompt, t)
+	res, err := evalModelSTS(ctx, e, modelFlags{*model, *batch, *devName}, *prompt, t)
 	if err != nil {
 		return fmt.Errorf("eval sts: %w", err)
 	}

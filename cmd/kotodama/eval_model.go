@@ -57,12 +57,14 @@ func encodeWith(m *embed.Model, opts []embed.EncodeOption) eval.EncodeFunc {
 
 // modelFlags are the -model options shared by retrieval and STS.
 type modelFlags struct {
-	dir   string
-	batch int // texts per forward pass
+	dir    string
+	batch  int    // texts per forward pass
+	device string // -device
 }
 
 func (f modelFlags) load() (*embed.Model, []embed.EncodeOption, error) {
-	m, err := embed.Load(f.dir)
+	// The model owns the device and releases it when closed.
+	m, err := embed.Load(f.dir, embed.WithDevice(f.device))
 	if err != nil {
 		return nil, nil, err
 	}

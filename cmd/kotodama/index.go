@@ -47,6 +47,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	f16 := fs.Bool("f16", false, "store vectors in half precision (half the memory and file size; scores are float32 from the stored halves)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	quiet := fs.Bool("q", false, "no progress bar on stderr")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +59,9 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	}
 	if (*vecPath == "") == (*model == "") {
 		return errors.New("index: give exactly one of -model and -vectors")
+	}
+	if *vecPath != "" && *devName != "cpu" {
+		return errors.New("index: -device encodes with -model; -vectors needs none")
 	}
 	metric, err := index.ParseMetric(*metricName)
 	if err != nil {
@@ -75,7 +79,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	var ix *index.Index
 	if *model != "" {
 		enc := encodeOptions(*prompt, *batch, *maxLength)
-		ix, err = indexTexts(ctx, e, errw, *model, *in, enc, metric, opts)
+		ix, err = indexTexts(ctx, e, errw, *model, *devName, *in, enc, metric, opts)
 	} else {
 		if *in != "" {
 			return errors.New("index: -in goes with -model; -vectors reads its own file")
@@ -163,8 +167,13 @@ func indexVectors(ctx context.Context, errw io.Writer, vecPath string, dim int, 
 
 // indexTexts encodes the documents of path (stdin when empty) with the
 // model in dir and indexes them, a chunk at a time.
-func indexTexts(ctx context.Context, e *env, errw io.Writer, dir, path string, enc []embed.EncodeOption, metric index.Metric, opts []index.Option) (*index.Index, error) {
-	m, err := embed.Load(dir)
+func indexTexts(ctx context.Context, e *env, errw io.Writer, dir, devName, path string, enc []embed.EncodeOption, metric index.Metric, opts []index.Option) (*index.Index, error) {
+	dev, err := openDevice(devName)
+	if err != nil {
+		return nil, err
+	}
+	defer dev.close()
+	m, err := embed.Load(dir, dev.loadOptions()...)
 	if err != nil {
 		return nil, err
 	}

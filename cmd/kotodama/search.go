@@ -49,6 +49,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	verify := fs.Bool("verify", true, "check the checksum of the index's vectors when opening it (false opens a large index without reading it first)")
 	asJSON := fs.Bool("json", false, `write JSONL {"query":..,"hits":[{"id":..,"score":..},...]} per query instead of text`)
 	quiet := fs.Bool("q", false, "no progress bar on stderr")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,11 +72,22 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if !*verify {
 		opts = append(opts, index.WithoutVectorChecksum())
 	}
+	dev, err := openDevice(*devName)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer dev.close()
 	ix, err := index.Open(*idxPath, opts...)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
 	defer ix.Close()
+	// On a GPU the index is copied into its memory once and searched there.
+	searcher, release, err := dev.searcher(ix)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer release()
 	errw := e.stderr
 	if *quiet {
 		errw = nil
@@ -84,7 +96,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	defer w.Flush()
 	// search runs one batch: queries[i] is what the output calls query i.
 	search := func(queries []any, vecs []float32) error {
-		res, err := ix.SearchBatch(ctx, vecs, *k)
+		res, err := searcher.SearchBatch(ctx, vecs, *k)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
 		}
@@ -96,7 +108,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if *model != "" {
-		err = searchTexts(ctx, e, errw, *model, *in, encodeOptions(*prompt, *encBatch, *maxLength), ix, *batch, search)
+		err = searchTexts(ctx, e, errw, *model, dev, *in, encodeOptions(*prompt, *encBatch, *maxLength), ix, *batch, search)
 	} else {
 		err = searchVectors(errw, *vecPath, *dim, ix, *batch, search)
 	}
@@ -140,8 +152,8 @@ func searchVectors(errw io.Writer, path string, dim int, ix *index.Index, batch 
 
 // searchTexts encodes the queries of path (stdin when empty) with the
 // model in dir and searches them, batch queries at a time.
-func searchTexts(ctx context.Context, e *env, errw io.Writer, dir, path string, enc []embed.EncodeOption, ix *index.Index, batch int, search func([]any, []float32) error) error {
-	m, err := embed.Load(dir)
+func searchTexts(ctx context.Context, e *env, errw io.Writer, dir string, dev *device, path string, enc []embed.EncodeOption, ix *index.Index, batch int, search func([]any, []float32) error) error {
+	m, err := embed.Load(dir, dev.loadOptions()...)
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
 	}

@@ -45,12 +45,44 @@ struct dim3 {
 	unsigned x = 1, y = 1, z = 1;
 };
 
+// Fiber switching: on x86-64 a few instructions saving the callee-saved
+// registers (the System V ABI's rbx, rbp, r12-r15) and swapping stacks;
+// elsewhere ucontext, which is correct but slower (it makes system calls).
+#if defined(__x86_64__)
+#define EMU_FAST_SWITCH 1
+extern "C" void kd_emu_switch(void **save, void *to);
+asm(R"(
+	.text
+	.globl kd_emu_switch
+	.hidden kd_emu_switch
+	.type kd_emu_switch, @function
+kd_emu_switch:
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, (%rdi)
+	movq %rsi, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	ret
+	.size kd_emu_switch, .-kd_emu_switch
+)");
+#endif
+
 namespace emu {
 
 enum State { RUN, AT_BAR, AT_SHFL, DONE };
 
 struct Fiber {
 	ucontext_t ctx;
+	void *sp;
 	dim3 idx;
 	State state;
 	uint64_t shflIn, shflOut;
@@ -58,7 +90,11 @@ struct Fiber {
 	int orIn, orOut;
 };
 
+#ifdef EMU_FAST_SWITCH
+static void *schedSP;
+#else
 static ucontext_t sched;
+#endif
 static std::vector<Fiber> fibers;
 static std::vector<char *> stacks;
 static const size_t stackBytes = 128 << 10;
@@ -68,7 +104,13 @@ static std::vector<char> dynShared;
 static std::function<void()> body;
 static std::string failure;
 
-static void yield() { swapcontext(&cur->ctx, &sched); }
+static void yield() {
+#ifdef EMU_FAST_SWITCH
+	kd_emu_switch(&cur->sp, schedSP);
+#else
+	swapcontext(&cur->ctx, &sched);
+#endif
+}
 
 static void entry() {
 	body();
@@ -112,18 +154,34 @@ static void runBlock(int n) {
 		f.idx.y = (i / gBlockDim.x) % gBlockDim.y;
 		f.idx.z = i / (gBlockDim.x * gBlockDim.y);
 		f.state = RUN;
+#ifdef EMU_FAST_SWITCH
+		// A stack that kd_emu_switch "returns" into entry from: six saved
+		// registers (zero), then entry's address, then a dummy return
+		// address, so entry starts with the stack aligned as after a call.
+		uintptr_t top = ((uintptr_t)stacks[i] + stackBytes) & ~(uintptr_t)15;
+		void **sp = (void **)top;
+		*--sp = nullptr;
+		*--sp = (void *)entry;
+		for (int r = 0; r < 6; r++) *--sp = nullptr;
+		f.sp = sp;
+#else
 		getcontext(&f.ctx);
 		f.ctx.uc_stack.ss_sp = stacks[i];
 		f.ctx.uc_stack.ss_size = stackBytes;
 		f.ctx.uc_link = nullptr;
 		makecontext(&f.ctx, entry, 0);
+#endif
 	}
 	for (;;) {
 		bool ran = false;
 		for (int i = 0; i < n; i++) {
 			if (fibers[i].state != RUN) continue;
 			cur = &fibers[i];
+#ifdef EMU_FAST_SWITCH
+			kd_emu_switch(&schedSP, cur->sp);
+#else
 			swapcontext(&sched, &cur->ctx);
+#endif
 			ran = true;
 		}
 		if (ran) continue;
