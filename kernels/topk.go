@@ -458,7 +458,7 @@ func (w *topKWorker) gemmBlock(qt []float32, x corpus, lo, hi, d int) {
 	xb := x.f32Rows(w.rows, lo, hi, d)
 	s := w.buf[:m*nq]
 	// One goroutine per GEMM: the search is already parallel over blocks.
-	serialPool.Sgemm(false, false, m, nq, d, 1, xb, d, qt, nq, 0, s, nq)
+	serialPool.gemm(w.im.gemm, false, false, m, nq, d, 1, xb, d, qt, nq, 0, s, nq)
 	thr := w.thr
 	for r := range m {
 		row := s[r*nq : (r+1)*nq]

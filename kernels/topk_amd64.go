@@ -32,7 +32,8 @@ func firstAboveAVX2(x *float32, t *float32, n int) int
 var topKImpls = []topKImpl{
 	{
 		name:         "avx512",
-		ok:           hasLevel("avx512"),
+		ok:           level("avx512") != nil,
+		gemm:         levelGemm("avx512"),
 		dotRows:      dotRowsAVX512,
 		dotRowsF16:   dotRowsF16AVX512,
 		firstAtLeast: firstAtLeastAVX512Go,
@@ -40,7 +41,8 @@ var topKImpls = []topKImpl{
 	},
 	{
 		name:         "avx2",
-		ok:           hasLevel("avx2"),
+		ok:           level("avx2") != nil,
+		gemm:         levelGemm("avx2"),
 		dotRows:      dotRowsAVX2,
 		dotRowsF16:   dotRowsF16AVX2,
 		firstAtLeast: firstAtLeastAVX2Go,

@@ -78,6 +78,7 @@ type topKImpl struct {
 	dotRowsF16   func(dst, q []float32, x []uint16, ldx int)
 	firstAtLeast func(x []float32, t float32) int
 	firstAbove   func(x, t []float32) int
+	gemm         *gemmKernel // the level's Sgemm kernel, for the GEMM path
 }
 
 var topKGeneric = topKImpl{
@@ -87,6 +88,7 @@ var topKGeneric = topKImpl{
 	dotRowsF16:   dotRowsF16Generic,
 	firstAtLeast: firstAtLeastGeneric,
 	firstAbove:   firstAboveGeneric,
+	gemm:         genericImpl.gemm,
 }
 
 // topK is the implementation of the active dispatch level (generic where
@@ -97,17 +99,28 @@ var topK = func() topKImpl {
 			return im
 		}
 	}
-	return topKGeneric
+	im := topKGeneric
+	im.gemm = active.gemm // the level's GEMM all the same
+	return im
 }()
 
-// hasLevel reports whether the CPU and build run dispatch level name.
-func hasLevel(name string) bool {
+// level returns dispatch level name, or nil if the CPU and build do not
+// run it.
+func level(name string) *impl {
 	for _, im := range levels {
 		if im.level == name {
-			return true
+			return im
 		}
 	}
-	return false
+	return nil
+}
+
+// levelGemm is the Sgemm kernel of level name, or nil.
+func levelGemm(name string) *gemmKernel {
+	if im := level(name); im != nil {
+		return im.gemm
+	}
+	return nil
 }
 
 func dotRows(dst, q, x []float32, ldx int)             { topK.dotRows(dst, q, x, ldx) }

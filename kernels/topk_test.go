@@ -440,3 +440,40 @@ func ExampleTopKDot() {
 	// [0 2] [1 0.6]
 	// [1 3] [2 2]
 }
+
+// TestTopKDotDuplicatesTie checks, on real-valued data deep enough for
+// several GEMM depth blocks, that bit-identical rows score bit-identically
+// wherever they sit: full or edge register tiles, any corpus block, either
+// worker. Every row is returned (k = n) so every score is seen.
+func TestTopKDotDuplicatesTie(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	ctx := context.Background()
+	const n, d = 3 * gemmRows / 2, 800
+	x := randVec(r, n*d)
+	// Row i copies row i%37 for i ≥ 37: copies land at every position
+	// modulo any tile and block size.
+	for i := 37; i < n; i++ {
+		copy(x[i*d:(i+1)*d], x[(i%37)*d:(i%37+1)*d])
+	}
+	for _, im := range impls(t) {
+		for _, nq := range []int{1, 3, gemmMinBatch, 45} {
+			q := randVec(r, nq*d)
+			ids := make([]int, nq*n)
+			sc := make([]float32, nq*n)
+			if err := topKDot(ctx, im, ids, sc, q, corpusF32(x), nil, nq, n, d, n, 2); err != nil {
+				t.Fatal(err)
+			}
+			for qi := range nq {
+				byRow := make([]float32, n)
+				for j := range n {
+					byRow[ids[qi*n+j]] = sc[qi*n+j]
+				}
+				for i := 37; i < n; i++ {
+					if math.Float32bits(byRow[i]) != math.Float32bits(byRow[i%37]) {
+						t.Fatalf("%s nq=%d query %d: row %d scores %v, its copy row %d %v", im.name, nq, qi, i, byRow[i], i%37, byRow[i%37])
+					}
+				}
+			}
+		}
+	}
+}
