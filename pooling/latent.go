@@ -420,6 +420,7 @@ type latentScratch struct {
 	dProbs     kernels.Buf // [Heads, T, Latents]
 	dKV        kernels.Buf // [Latents, 2·Inner]
 	dCNorm     kernels.Buf // [Latents, Dim]
+	zeros      []float32   // [T, Dim] host zeros: Upload clears dOut on any Backend
 }
 
 func (a *LatentActs) scratch() (*latentScratch, error) {
@@ -440,7 +441,8 @@ func (a *LatentActs) scratch() (*latentScratch, error) {
 		return b
 	}
 	a.grad = &latentScratch{arena: arena, dOut: take(T * d), dTmp: take(T * d), dAct: take(T * f), dPre: take(2 * T * f),
-		dCtx: take(T * in), dProbs: take(h * T * r), dKV: take(2 * r * in), dCNorm: take(r * d)}
+		dCtx: take(T * in), dProbs: take(h * T * r), dKV: take(2 * r * in), dCNorm: take(r * d),
+		zeros: make([]float32, T*d)}
 	return a.grad, nil
 }
 
@@ -478,7 +480,9 @@ func (l *LatentAttention) Backward(dHidden kernels.Buf, g *LatentParams, a *Late
 	dKV, dCN := s.dKV, s.dCNorm    // of KV, of CNorm
 
 	// Mean pooling: dY = the pooled gradient spread over the pooled tokens.
-	zero(be, dY, T*d)
+	if err := be.Upload(dY, s.zeros[:T*d]); err != nil {
+		return fmt.Errorf("pooling: %w", err)
+	}
 	if err := l.mean.Backward(dY, a.pool, dOut, a.Out, batch, seq); err != nil {
 		return err
 	}
@@ -521,11 +525,4 @@ func (l *LatentAttention) Backward(dHidden kernels.Buf, g *LatentParams, a *Late
 	be.LayerNormBackward(dCN, g.ContextGamma, g.ContextBeta, dCN, p.Latents, p.ContextGamma, a.CMean, a.CRstd, r, d)
 	be.Add(g.Latents, g.Latents, dCN, r*d)
 	return nil
-}
-
-// zero sets the first n values of b to 0 on any Backend: a product with
-// k = 0 and beta = 0 writes C = 0 without reading A, B or C (the BLAS
-// contract kernels.Sgemm documents), which is a memset.
-func zero(be kernels.Backend, b kernels.Buf, n int) {
-	be.Gemm(false, false, 1, n, 0, 0, b, 1, b, n, 0, b, n)
 }
