@@ -83,9 +83,9 @@ func (d *Device) attention(op string, ctx, probs, qkv kernels.Buf, mask []int32,
 		// S = scale·Q·Kᵀ per (sequence, head).
 		d.gemm(false, true, seq, seq, headDim, scale, q, headDim, sd, k, headDim, sd, 0, s, seq, seq*seq, BH, d.math)
 		if visible {
-			d.launchRows(d.fn.attnVisibleSoftmax, int64(BH*seq), s, ptr(m[0]), seq, heads, i64(BH*seq))
+			d.launchRows(d.fn.attnVisibleSoftmax, int64(BH*seq), seq, s, ptr(m[0]), seq, heads, i64(BH*seq))
 		} else {
-			d.launchRows(d.fn.attnSoftmax, int64(BH*seq), s, ptr(m[0]), seq, heads, i64(BH*seq))
+			d.launchRows(d.fn.attnSoftmax, int64(BH*seq), seq, s, ptr(m[0]), seq, heads, i64(BH*seq))
 		}
 		d.endStage()
 		// ctx = P·V, then back to [batch, seq, heads, headDim].
@@ -168,7 +168,7 @@ func (d *Device) AttentionBackward(dqkv, dctx, probs, qkv kernels.Buf, mask []in
 		dP := ptr(d.scratch(scS, BH*ss))
 		d.gemm(true, false, seq, headDim, seq, 1, pk, seq, ss, dc, headDim, sd, 0, dv, headDim, sd, BH, d.math)
 		d.gemm(false, true, seq, seq, headDim, 1, dc, headDim, sd, v, headDim, sd, 0, dP, seq, ss, BH, d.math)
-		d.launchRows(d.fn.attnSoftmaxBackward, int64(BH*seq), dP, pp, st, u64(seed), u32(th), scale, seq, i64(BH*seq))
+		d.launchRows(d.fn.attnSoftmaxBackward, int64(BH*seq), seq, dP, pp, st, u64(seed), u32(th), scale, seq, i64(BH*seq))
 		if th != 0 {
 			d.endStage()
 		}

@@ -234,7 +234,7 @@ func (d *Device) LayerNorm(out, mean, rstd, x, gamma, beta kernels.Buf, rows, co
 	po, px := dev("LayerNorm", "out", out, rows*cols), dev("LayerNorm", "x", x, rows*cols)
 	pg, pb := dev("LayerNorm", "gamma", gamma, cols), dev("LayerNorm", "beta", beta, cols)
 	pm, pr := opt("LayerNorm", "mean", mean, rows), opt("LayerNorm", "rstd", rstd, rows)
-	d.do(func() { d.launchRows(d.fn.layerNorm, int64(rows), po, pm, pr, px, pg, pb, rows, cols, eps) })
+	d.do(func() { d.launchRows(d.fn.layerNorm, int64(rows), cols, po, pm, pr, px, pg, pb, rows, cols, eps) })
 }
 
 // GELU implements kernels.Backend.
@@ -255,7 +255,7 @@ func (d *Device) Softmax(x kernels.Buf, rows, cols int) {
 	}
 	checkInt32("Softmax", rows, cols)
 	px := dev("Softmax", "x", x, rows*cols)
-	d.do(func() { d.launchRows(d.fn.softmaxRows, int64(rows), px, rows, cols) })
+	d.do(func() { d.launchRows(d.fn.softmaxRows, int64(rows), cols, px, rows, cols) })
 }
 
 // SoftmaxBackward implements kernels.Backend.
@@ -266,7 +266,7 @@ func (d *Device) SoftmaxBackward(dy, y kernels.Buf, rows, cols int) {
 	}
 	checkInt32("SoftmaxBackward", rows, cols)
 	pd, py := dev("SoftmaxBackward", "dy", dy, rows*cols), dev("SoftmaxBackward", "y", y, rows*cols)
-	d.do(func() { d.launchRows(d.fn.softmaxBackwardRows, int64(rows), pd, py, rows, cols) })
+	d.do(func() { d.launchRows(d.fn.softmaxBackwardRows, int64(rows), cols, pd, py, rows, cols) })
 }
 
 // GEGLU implements kernels.Backend.
@@ -339,7 +339,7 @@ func (d *Device) LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd
 	pm, pr := dev(op, "mean", mean, rows), dev(op, "rstd", rstd, rows)
 	d.do(func() {
 		d.colsum(pdb, pdg, pd, px, pm, pr, rows, cols)
-		d.launchRows(d.fn.layerNormDx, int64(rows), pdx, pd, px, pg, pm, pr, rows, cols)
+		d.launchRows(d.fn.layerNormDx, int64(rows), cols, pdx, pd, px, pg, pm, pr, rows, cols)
 	})
 }
 

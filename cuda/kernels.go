@@ -301,12 +301,19 @@ func (d *Device) launch1D(f kernel, n int64, args ...arg) {
 	d.launch(f, [3]int{int(blocks), 1, 1}, [3]int{threads, 1, 1}, 0, args...)
 }
 
-// launchRows queues a kernel that takes one block per row (rows may exceed
-// the grid; the kernels loop over a grid stride of rows).
-func (d *Device) launchRows(f kernel, rows int64, args ...arg) {
+// launchRows queues a kernel that takes one block per row of cols values
+// (rows may exceed the grid; the kernels loop over a grid stride of rows).
+// A block has about one thread per two values of a row, in whole warps,
+// at most 256: short rows (a small model's hidden size, short sequences'
+// attention rows) do not leave most of a block idle at every barrier.
+func (d *Device) launchRows(f kernel, rows int64, cols int, args ...arg) {
 	if rows <= 0 {
 		return
 	}
+	t := 32
+	for t < threads && 2*t < cols {
+		t *= 2
+	}
 	blocks := min(rows, int64(max(d.sms, 1))*64)
-	d.launch(f, [3]int{int(blocks), 1, 1}, [3]int{threads, 1, 1}, 0, args...)
+	d.launch(f, [3]int{int(blocks), 1, 1}, [3]int{t, 1, 1}, 0, args...)
 }

@@ -86,3 +86,7 @@ func skipUnavailable(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// SharedTestDevice gives the external tests (package cuda_test) the
+// Device these tests share, or skips without a GPU.
+var SharedTestDevice = testDevice

@@ -21,6 +21,7 @@ type AdamW struct {
 	params []Param
 	decay  []bool
 	m, v   [][]float32
+	dm, dv []kernels.Buf // the moments of parameters on a GPU (device.go); m, v then nil
 	cfg    adamwConfig
 	t      int
 }
@@ -78,8 +79,18 @@ func NewAdamW(params []Param, opts ...AdamWOption) (*AdamW, error) {
 	o := &AdamW{params: params, cfg: cfg}
 	for _, p := range params {
 		o.decay = append(o.decay, !cfg.noDecay(p.Name))
+		if onDevice(p.Value) {
+			dm, dv, err := deviceMoments(p)
+			if err != nil {
+				return nil, err
+			}
+			o.m, o.v = append(o.m, nil), append(o.v, nil)
+			o.dm, o.dv = append(o.dm, dm), append(o.dv, dv)
+			continue
+		}
 		o.m = append(o.m, make([]float32, p.Size()))
 		o.v = append(o.v, make([]float32, p.Size()))
+		o.dm, o.dv = append(o.dm, kernels.Buf{}), append(o.dv, kernels.Buf{})
 	}
 	return o, nil
 }
@@ -112,11 +123,15 @@ func (o *AdamW) Step(lr float64) error {
 	eps := float32(c.eps)
 	pool := c.pool
 	for i, p := range o.params {
-		w, g, m, v := p.Value.Host(), p.Grad.Host(), o.m[i], o.v[i]
 		decay := float32(1)
 		if o.decay[i] && c.wd != 0 {
 			decay = float32(1 - lr*c.wd)
 		}
+		if o.dm[i].Len() > 0 {
+			deviceOf(p.Value).AdamW(p.Value, p.Grad, o.dm[i], o.dv[i], decay, b1, b2, eps, step, bc2sqrt)
+			continue
+		}
+		w, g, m, v := p.Value.Host(), p.Grad.Host(), o.m[i], o.v[i]
 		pool.For(len(w), 1<<14, func(lo, hi int) {
 			adamwUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], decay, b1, b2, eps, step, bc2sqrt)
 		})

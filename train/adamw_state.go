@@ -20,9 +20,13 @@ var ErrState = errors.New("train: optimizer state does not match")
 func (o *AdamW) SaveState(path string) error {
 	ts := make([]safetensors.Tensor, 0, 2*len(o.params))
 	for i, p := range o.params {
+		m, v, err := o.moments(i)
+		if err != nil {
+			return fmt.Errorf("train: optimizer state: %w", err)
+		}
 		ts = append(ts,
-			safetensors.Float32("exp_avg."+p.Name, p.Shape, o.m[i]),
-			safetensors.Float32("exp_avg_sq."+p.Name, p.Shape, o.v[i]))
+			safetensors.Float32("exp_avg."+p.Name, p.Shape, m),
+			safetensors.Float32("exp_avg_sq."+p.Name, p.Shape, v))
 	}
 	return safetensors.WriteFile(path, ts, o.metadata())
 }
@@ -83,6 +87,18 @@ func (o *AdamW) LoadState(path string) error {
 			if err := t.Float32s(*x.dst); err != nil {
 				return fmt.Errorf("train: optimizer state: %w", err)
 			}
+		}
+	}
+	for i := range o.params {
+		if o.dm[i].Len() > 0 {
+			// Moments of a parameter on a GPU go back there.
+			if err := writeBuf(o.dm[i], m[i]); err != nil {
+				return fmt.Errorf("train: optimizer state: %w", err)
+			}
+			if err := writeBuf(o.dv[i], v[i]); err != nil {
+				return fmt.Errorf("train: optimizer state: %w", err)
+			}
+			m[i], v[i] = nil, nil
 		}
 	}
 	o.m, o.v, o.t = m, v, step

@@ -25,6 +25,7 @@ type BERT struct {
 	// Reusable activations: one set per kind (kept for a backward pass or
 	// not), grown to the largest batch seen.
 	free map[bool][]*bertActs
+	io   hostIO // embeddings to and from a GPU (device.go)
 }
 
 type bertActs struct {
@@ -112,7 +113,10 @@ func (e *BERT) Encode(ctx context.Context, out []float32, seqs []Seq, mode Mode)
 		e.release(a, keep)
 		return nil, err
 	}
-	if err := e.Pool.Forward(kernels.HostBuf(out[:n*e.Dim()]), a.pool, a.enc.Hidden, a.mask, n, L, 0); err != nil {
+	e.io.be = e.Model.Backend
+	if err := e.io.output(a.enc.Hidden.Host() != nil, out[:n*e.Dim()], func(o kernels.Buf) error {
+		return e.Pool.Forward(o, a.pool, a.enc.Hidden, a.mask, n, L, 0)
+	}); err != nil {
 		e.release(a, keep)
 		return nil, err
 	}
@@ -177,8 +181,10 @@ func (t *bertTape) Backward(ctx context.Context, dOut []float32) error {
 		return fmt.Errorf("train: %d output gradients for %d sequences of %d", len(dOut), t.n, e.Dim())
 	}
 	dh := a.dHid.Slice(0, t.n*t.L*e.Model.Config.HiddenSize)
-	clear(dh.Host())
-	if err := e.Pool.Backward(dh, a.pool, kernels.HostBuf(dOut[:t.n*e.Dim()]), a.enc.Hidden, t.n, t.L); err != nil {
+	zeroBuf(e.Model.Backend, dh)
+	if err := e.io.input(dh.Host() != nil, dOut[:t.n*e.Dim()], func(d kernels.Buf) error {
+		return e.Pool.Backward(dh, a.pool, d, a.enc.Hidden, t.n, t.L)
+	}); err != nil {
 		return err
 	}
 	return e.Model.Backward(e.grads, a.enc, dh)

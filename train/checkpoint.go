@@ -216,8 +216,19 @@ func LoadParams(path string, params []Param) error {
 		if !slices.Equal(ts.Shape, p.Shape) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model's parameter %v", path, p.Name, ts.Shape, p.Shape)
 		}
-		if err := ts.Float32s(p.Value.Host()); err != nil {
+		if h := p.Value.Host(); h != nil || p.Value.Len() == 0 {
+			if err := ts.Float32s(h); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			continue
+		}
+		// A parameter on a GPU: decode on the host, then upload.
+		v := make([]float32, p.Value.Len())
+		if err := ts.Float32s(v); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := writeBuf(p.Value, v); err != nil {
+			return fmt.Errorf("%s: %s: %w", path, p.Name, err)
 		}
 	}
 	return nil
@@ -230,7 +241,11 @@ func SaveParams(path string, params []Param, extra []safetensors.Tensor, metadat
 	ts := make([]safetensors.Tensor, 0, len(params)+len(extra))
 	have := map[string]bool{}
 	for _, p := range params {
-		ts = append(ts, safetensors.Float32(p.Name, p.Shape, p.Value.Host()))
+		v, err := readBuf(p.Value) // a copy when the parameter is on a GPU
+		if err != nil {
+			return fmt.Errorf("train: saving %s: %w", p.Name, err)
+		}
+		ts = append(ts, safetensors.Float32(p.Name, p.Shape, v))
 		have[p.Name] = true
 	}
 	for _, e := range extra {

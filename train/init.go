@@ -17,6 +17,10 @@ func InitBERT(p *bert.Params, c bert.Config, std float64, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 0x6b6f746f64616d61))
 	for _, t := range p.Tensors() {
 		w := t.Buf.Host()
+		onGPU := w == nil && t.Buf.Len() > 0
+		if onGPU {
+			w = make([]float32, t.Buf.Len()) // drawn on the host, then uploaded
+		}
 		switch {
 		case strings.HasSuffix(t.Name, "LayerNorm.weight"):
 			for i := range w {
@@ -31,6 +35,9 @@ func InitBERT(p *bert.Params, c bert.Config, std float64, seed uint64) {
 			if t.Name == "embeddings.word_embeddings.weight" && c.PadTokenID >= 0 && c.PadTokenID < c.VocabSize {
 				clear(w[c.PadTokenID*c.HiddenSize : (c.PadTokenID+1)*c.HiddenSize])
 			}
+		}
+		if onGPU {
+			writeBuf(t.Buf, w) // a failed upload is reported by the device's next Sync
 		}
 	}
 }

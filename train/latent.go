@@ -39,6 +39,7 @@ type LatentBERT struct {
 	mean     *pooling.Pooling
 	// Reusable activations per kind (encoder activations kept or not).
 	free map[bool][]*latentBERTActs
+	io   hostIO // embeddings to and from a GPU (device.go)
 }
 
 type latentBERTActs struct {
@@ -131,7 +132,10 @@ func (e *LatentBERT) Encode(ctx context.Context, out []float32, seqs []Seq, mode
 		e.release(a, keep)
 		return nil, err
 	}
-	if err := e.Latent.Forward(kernels.HostBuf(out[:n*e.Dim()]), a.lat, a.enc.Hidden, a.mask, n, L, 0); err != nil {
+	e.io.be = e.Model.Backend
+	if err := e.io.output(a.enc.Hidden.Host() != nil, out[:n*e.Dim()], func(o kernels.Buf) error {
+		return e.Latent.Forward(o, a.lat, a.enc.Hidden, a.mask, n, L, 0)
+	}); err != nil {
 		e.release(a, keep)
 		return nil, err
 	}
@@ -193,8 +197,10 @@ func (t *latentTape) Backward(ctx context.Context, dOut []float32) error {
 		return fmt.Errorf("train: %d output gradients for %d sequences of %d", len(dOut), t.n, e.Dim())
 	}
 	dh := a.dHid.Slice(0, t.n*t.L*e.Model.Config.HiddenSize)
-	clear(dh.Host())
-	if err := e.Latent.Backward(dh, e.latGrads, a.lat, kernels.HostBuf(dOut[:t.n*e.Dim()]), a.enc.Hidden); err != nil {
+	zeroBuf(e.Model.Backend, dh)
+	if err := e.io.input(dh.Host() != nil, dOut[:t.n*e.Dim()], func(d kernels.Buf) error {
+		return e.Latent.Backward(dh, e.latGrads, a.lat, d, a.enc.Hidden)
+	}); err != nil {
 		return err
 	}
 	if e.Frozen {

@@ -29,9 +29,10 @@ func (p Param) Size() int {
 	return n
 }
 
-// ErrDevice reports a Buf the optimizer cannot update in place on the
-// host. The device path is the GPU issue's to add.
-var ErrDevice = errors.New("train: parameter is not in host memory")
+// ErrDevice reports a parameter in memory the optimizer cannot update:
+// device memory of no GPU this build knows (a GPU needs -tags cuda), or
+// values and gradient on different devices.
+var ErrDevice = errors.New("train: parameter is not in host memory nor on a known GPU")
 
 func checkParams(params []Param) error {
 	seen := make(map[string]bool, len(params))
@@ -46,7 +47,10 @@ func checkParams(params []Param) error {
 		if p.Value.Len() != p.Size() || p.Grad.Len() != p.Size() {
 			return fmt.Errorf("train: parameter %q of shape %v has %d values and %d gradients", p.Name, p.Shape, p.Value.Len(), p.Grad.Len())
 		}
-		if p.Size() > 0 && (p.Value.Host() == nil || p.Grad.Host() == nil) {
+		if p.Size() > 0 && (p.Value.Host() == nil) != (p.Grad.Host() == nil) {
+			return fmt.Errorf("%w: %q has its values and gradient in different memories", ErrDevice, p.Name)
+		}
+		if p.Size() > 0 && p.Value.Host() == nil && (!onDevice(p.Value) || deviceOf(p.Value) != deviceOf(p.Grad)) {
 			return fmt.Errorf("%w: %q", ErrDevice, p.Name)
 		}
 	}
@@ -71,6 +75,10 @@ func NoDecay(name string) bool {
 // ZeroGrad sets every gradient to zero, before accumulating the next step.
 func ZeroGrad(params []Param) {
 	for _, p := range params {
+		if d := deviceOf(p.Grad); d != nil && p.Grad.Host() == nil {
+			d.Fill(p.Grad, 0)
+			continue
+		}
 		clear(p.Grad.Host())
 	}
 }
@@ -79,10 +87,29 @@ func ZeroGrad(params []Param) {
 // float64.
 func GradNorm(params []Param) float64 {
 	var s float64
+	var devs []deviceOps
+	onDev := map[deviceOps][]kernels.Buf{}
 	for _, p := range params {
+		if d := deviceOf(p.Grad); d != nil && p.Grad.Host() == nil {
+			if onDev[d] == nil {
+				devs = append(devs, d)
+			}
+			onDev[d] = append(onDev[d], p.Grad)
+			continue
+		}
 		for _, g := range p.Grad.Host() {
 			s += float64(g) * float64(g)
 		}
+	}
+	// Gradients on a GPU are summed there; a failure to read them back is
+	// a NaN norm (the step is not taken), the error itself reported by the
+	// device's next Sync.
+	for _, d := range devs {
+		v, err := d.SumSquares(onDev[d]...)
+		if err != nil {
+			return math.NaN()
+		}
+		s += v
 	}
 	return math.Sqrt(s)
 }
@@ -99,9 +126,7 @@ func ClipGradNorm(params []Param, maxNorm float64) float64 {
 	}
 	coef := maxNorm / (norm + 1e-6)
 	if coef < 1 {
-		for _, p := range params {
-			kernels.Scale(float32(coef), p.Grad.Host())
-		}
+		ScaleGrads(params, float32(coef))
 	}
 	return norm
 }
@@ -110,6 +135,10 @@ func ClipGradNorm(params []Param, maxNorm float64) float64 {
 // over several micro-batches whose losses were not divided, say).
 func ScaleGrads(params []Param, s float32) {
 	for _, p := range params {
+		if d := deviceOf(p.Grad); d != nil && p.Grad.Host() == nil {
+			d.Scale(p.Grad, s)
+			continue
+		}
 		kernels.Scale(s, p.Grad.Host())
 	}
 }

@@ -50,7 +50,7 @@ type benchTrainResult struct {
 }
 
 func runBenchTrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench train", "bench train [-size small] [-batch 32] [-seq 128] [-threads N] [-gradcache 0] [-dropout] [-time 20s] [-json]")
+	fs := newFlags(e, "bench train", "bench train [-size small] [-batch 32] [-seq 128] [-threads N] [-device cpu|cuda] [-gradcache 0] [-dropout] [-time 20s] [-json]")
 	size := fs.String("size", "small", "model shape: tiny (2×128), small (4×512) or base (12×768); vocab 32768, 512 positions, random weights")
 	batch := fs.Int("batch", 32, "(query, positive) pairs per step; a step encodes 2×batch sequences")
 	seq := fs.Int("seq", 128, "tokens per sequence (random ids, full attention mask)")
@@ -59,6 +59,7 @@ func runBenchTrain(ctx context.Context, e *env, args []string) error {
 	dropout := fs.Bool("dropout", false, "train with BERT's dropout (0.1); the peer runs without")
 	minTime := fs.Duration("time", 20*time.Second, "measure for at least this long (and at least 3 steps)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
+	devName := deviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,7 +80,12 @@ func runBenchTrain(ctx context.Context, e *env, args []string) error {
 	if *dropout {
 		c.HiddenDropoutProb, c.AttentionProbsDropoutProb = 0.1, 0.1
 	}
-	be := kernels.NewCPUPool(threadPool)
+	dev, err := openDevice(*devName)
+	if err != nil {
+		return fmt.Errorf("bench train: %w", err)
+	}
+	defer dev.close()
+	be := dev.cpuOr(kernels.NewCPUPool(threadPool))
 	m, err := bert.New(be, c)
 	if err != nil {
 		return fmt.Errorf("bench train: %w", err)

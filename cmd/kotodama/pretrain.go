@@ -254,11 +254,12 @@ type pretrainSummary struct {
 }
 
 func runPretrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "pretrain", "pretrain -config FILE [-json]")
+	fs := newFlags(e, "pretrain", "pretrain -config FILE [-device cpu|cuda] [-json]")
 	cfgPath := fs.String("config", "", "configuration `file` (JSON; see below)")
 	asJSON := fs.Bool("json", false, "print the run's summary as JSON")
+	devName := deviceFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: kotodama pretrain -config FILE [-json]\n\n")
+		fmt.Fprintf(e.stderr, "usage: kotodama pretrain -config FILE [-device cpu|cuda] [-json]\n\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(e.stderr, "\n%s", pretrainConfigHelp)
 	}
@@ -273,7 +274,7 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("pretrain: %w", err)
 	}
-	r := &pretrainRun{cfg: c, e: e}
+	r := &pretrainRun{cfg: c, e: e, device: *devName}
 	sum, err := r.run(ctx)
 	if err != nil {
 		return fmt.Errorf("pretrain: %w", err)
@@ -288,6 +289,7 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 
 // pretrainRun is one `kotodama pretrain` invocation.
 type pretrainRun struct {
+	device  string // -device
 	cfg     *pretrainConfig
 	e       *env
 	pool    *kernels.Pool
@@ -308,7 +310,12 @@ func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 	}
 	r.pool = kernels.NewPool(threads)
 	defer r.pool.Close()
-	r.be = kernels.NewCPUPool(r.pool)
+	dev, err := openDevice(r.device)
+	if err != nil {
+		return nil, err
+	}
+	defer dev.close()
+	r.be = dev.cpuOr(kernels.NewCPUPool(r.pool))
 	r.summary = pretrainSummary{Output: c.Output, Config: c, Threads: threads, Backend: r.be.Name()}
 	if st, err := os.Stat(c.Model); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("model %q: pre-training reads a model directory", c.Model)

@@ -293,11 +293,12 @@ type trainSummary struct {
 }
 
 func runTrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "train", "train -config FILE [-json]")
+	fs := newFlags(e, "train", "train -config FILE [-device cpu|cuda] [-json]")
 	cfgPath := fs.String("config", "", "configuration `file` (JSON; see below)")
 	asJSON := fs.Bool("json", false, "print the run's summary as JSON")
+	devName := deviceFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: kotodama train -config FILE [-json]\n\n")
+		fmt.Fprintf(e.stderr, "usage: kotodama train -config FILE [-device cpu|cuda] [-json]\n\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(e.stderr, "\n%s", trainConfigHelp)
 	}
@@ -312,7 +313,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	r := &trainRun{cfg: c, e: e}
+	r := &trainRun{cfg: c, e: e, device: *devName}
 	sum, err := r.run(ctx)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -330,6 +331,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 
 // trainRun is one `kotodama train` invocation.
 type trainRun struct {
+	device    string // -device
 	cfg       *trainConfig
 	e         *env
 	pool      *kernels.Pool
@@ -356,7 +358,12 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	}
 	r.pool = kernels.NewPool(threads)
 	defer r.pool.Close()
-	r.be = kernels.NewCPUPool(r.pool)
+	dev, err := openDevice(r.device)
+	if err != nil {
+		return nil, err
+	}
+	defer dev.close()
+	r.be = dev.cpuOr(kernels.NewCPUPool(r.pool))
 	r.summary = trainSummary{Output: c.Output, Config: c, Threads: threads, Backend: r.be.Name(), Triples: map[string]int{}}
 	if err := os.MkdirAll(c.Output, 0o755); err != nil {
 		return nil, err
@@ -595,7 +602,10 @@ func (r *trainRun) randomInit() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bm, err := bert.New(r.be, bc)
+	// Drawn and written on the CPU whatever -device says: the values are
+	// the same, and a GPU would hold the extra copy until the run ends.
+	cpu := kernels.NewCPUPool(r.pool)
+	bm, err := bert.New(cpu, bc)
 	if err != nil {
 		return "", err
 	}
@@ -606,7 +616,7 @@ func (r *trainRun) randomInit() (string, error) {
 			return "", fmt.Errorf("%s: %w", filepath.Join(c.Model, "1_Pooling", "config.json"), err)
 		}
 	}
-	pool, err := pooling.New(r.be, pc)
+	pool, err := pooling.New(cpu, pc)
 	if err != nil {
 		return "", err
 	}
