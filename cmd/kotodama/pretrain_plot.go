@@ -39,7 +39,7 @@ func plotPretrain(path string, lines []pretrainLine) error {
 		ema := s.get(lines[0])
 		for _, l := range lines {
 			v := s.get(l)
-			ema = 0.9*ema + 0.1*v
+			ema = 0.7*ema + 0.3*v
 			raw = append(raw, plotter.XY{X: float64(l.Step), Y: v})
 			smooth = append(smooth, plotter.XY{X: float64(l.Step), Y: ema})
 		}
@@ -47,9 +47,7 @@ func plotPretrain(path string, lines []pretrainLine) error {
 		if err != nil {
 			return err
 		}
-		faded := s.c
-		faded.A = 90
-		thin.Color = faded
+		thin.Color = color.NRGBA{R: s.c.R, G: s.c.G, B: s.c.B, A: 80}
 		thick, err := plotter.NewLine(smooth)
 		if err != nil {
 			return err
@@ -58,6 +56,7 @@ func plotPretrain(path string, lines []pretrainLine) error {
 		p.Add(thin, thick)
 		p.Legend.Add(s.name, thick)
 	}
+	p.Legend.Top = true
 	img := vgimg.New(8*vg.Inch, 4.5*vg.Inch)
 	p.Draw(draw.New(img))
 	return atomicfile.Write(path, 0o644, func(w *os.File) error {
