@@ -24,11 +24,16 @@
 //	libcublas.so.13 or .12            cuBLAS (CUDA 12 or 13)
 //	libnvrtc.so.13 or .12             NVRTC, the runtime compiler
 //
-// found on the loader's path (LD_LIBRARY_PATH, ld.so.cache) or under
+// found in the directories $KOTODAMA_CUDA_LIBS lists (colon-separated),
+// on the loader's path (LD_LIBRARY_PATH, ld.so.cache) or under
 // /usr/local/cuda/lib64. A machine without them gets an error wrapping
 // ErrUnavailable that names what is missing, never a link failure. The
 // pip wheels nvidia-cublas-cu12 and nvidia-cuda-nvrtc-cu12 (what PyTorch
-// installs) work too: put their lib directories on LD_LIBRARY_PATH.
+// installs) work too: name their lib directories in KOTODAMA_CUDA_LIBS.
+//
+// Devices are named "cuda", "cuda:N" (GPU N) and "cuda:N:tf32" or
+// "cuda:bf16" (OpenSpec), as embed.WithDevice and the CLI's -device take
+// them.
 //
 // # Kernels
 //
@@ -70,4 +75,14 @@
 // Host memory that the GPU copies from or to asynchronously is pinned
 // memory the Device allocates (cuMemAllocHost), never Go memory: Go
 // pointers are never handed to an asynchronous copy nor stored in C memory.
+//
+// # Testing
+//
+// The tests compare every op, the golden models and a training step with
+// the CPU backend, and skip where there is no GPU. Where there is none,
+// KOTODAMA_CUDA_EMULATOR=1 go test -tags cuda ./cuda/ runs them on
+// testdata/emu, a CPU emulator of the driver, cuBLAS and NVRTC calls this
+// package makes (built with g++): it runs the real kernels, one fiber per
+// CUDA thread, and checks launches, bounds, pinned memory and the
+// context's thread — the package's logic, not a GPU's speed.
 package cuda
