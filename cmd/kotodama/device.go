@@ -9,6 +9,7 @@ import (
 	"github.com/kotodama-ai/kotodama/embed"
 	"github.com/kotodama-ai/kotodama/index"
 	"github.com/kotodama-ai/kotodama/kernels"
+	"github.com/kotodama-ai/kotodama/pooling"
 )
 
 // device is what a verb's -device flag names: the CPU, or a GPU in
@@ -68,4 +69,25 @@ func (d *device) searcher(ix *index.Index) (indexSearcher, func() error, error) 
 		return ix, func() error { return nil }, nil
 	}
 	return d.toGPU(ix)
+}
+
+// newLatentInit returns a freshly initialized latent attention on be.
+// pooling's Init draws into host memory, so on a GPU the module is drawn
+// on the CPU and uploaded: the same values either way.
+func newLatentInit(be kernels.Backend, c pooling.LatentConfig, seed uint64) (*pooling.LatentAttention, error) {
+	la, err := pooling.NewLatentAttention(be, c)
+	if err != nil {
+		return nil, err
+	}
+	if la.Params.Arena.Host() != nil || la.Params.Arena.Len() == 0 {
+		return la, la.Params.Init(seed)
+	}
+	host, err := pooling.NewLatentAttention(kernels.NewCPU(), c)
+	if err != nil {
+		return nil, err
+	}
+	if err := host.Params.Init(seed); err != nil {
+		return nil, err
+	}
+	return la, be.Upload(la.Params.Arena, host.Params.Arena.Host())
 }

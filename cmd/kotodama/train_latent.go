@@ -79,10 +79,7 @@ func (r *trainRun) newEncoder(bm *bert.Model, em *embed.Model) error {
 			lc.HeadDim = H / l.Heads
 		}
 		var err error
-		if la, err = pooling.NewLatentAttention(r.be, lc); err != nil {
-			return err
-		}
-		if err := la.Params.Init(*c.Seed); err != nil {
+		if la, err = newLatentInit(r.be, lc, *c.Seed); err != nil {
 			return err
 		}
 	case em.LatentAttention() != nil:
@@ -92,7 +89,10 @@ func (r *trainRun) newEncoder(bm *bert.Model, em *embed.Model) error {
 		if la, err = pooling.NewLatentAttention(r.be, src.LatentConfig); err != nil {
 			return err
 		}
-		copy(la.Params.Arena.Host(), src.Params.Arena.Host())
+		// Upload: a copy on the CPU, a transfer on a GPU.
+		if err := r.be.Upload(la.Params.Arena, src.Params.Arena.Host()); err != nil {
+			return err
+		}
 	}
 	if la == nil {
 		if c.FreezeEncoder {
