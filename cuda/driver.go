@@ -126,6 +126,8 @@ type cudaError struct {
 	op   string
 }
 
+// Error names the call, the CUresult's name and number, and the driver's
+// description of it.
 func (e *cudaError) Error() string {
 	r := C.CUresult(e.code)
 	s := fmt.Sprintf("%s (%d)", C.GoString(C.kd_cuErrorName(r)), e.code)
