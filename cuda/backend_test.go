@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -683,4 +684,22 @@ func TestTopK(t *testing.T) {
 	if err := c.TopK(context.Background(), ids, scores, q[:dim], 1, MaxK+1); err == nil {
 		t.Error("k > MaxK: no error")
 	}
+}
+
+// An allocation beyond the GPU's memory fails with ErrOutOfMemory, after
+// the cached blocks were given back, and leaves the Device usable.
+func TestOutOfMemory(t *testing.T) {
+	d := testDevice(t)
+	b, err := d.Alloc(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Free(b) // cached, to be released by the retry
+	n := int(d.TotalMemory()/4) + 1
+	if _, err := d.Alloc(n); !errors.Is(err, ErrOutOfMemory) {
+		t.Fatalf("Alloc(%d): %v, want ErrOutOfMemory", n, err)
+	}
+	x := up(t, d, []float32{1, 2, 3})
+	d.Add(x, x, x, 3)
+	exact(t, "after OOM", down(t, d, x), []float32{2, 4, 6})
 }
