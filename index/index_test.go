@@ -595,3 +595,45 @@ func TestL2Small(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrent searches from several goroutines while rows are added
+// (run with -race): every search sees a consistent index.
+func TestConcurrent(t *testing.T) {
+	ix, x := buildIndex(t, Cosine, false, 400, 16)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				hits, err := ix.Search(x[g*16:(g+1)*16], 5)
+				if err == nil && (len(hits) != 5 || hits[0].Score < 0.999) {
+					err = fmt.Errorf("goroutine %d: %v", g, hits)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 20 {
+		if err := ix.Add(x[:40*16], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ix.Len() != 400+20*40 {
+		t.Fatalf("Len = %d", ix.Len())
+	}
+}
