@@ -54,7 +54,10 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, gamma, mean, rstd []float32, 
 			if dbeta != nil {
 				dbeta[c] += d
 			}
-			dxr[c] = rs * (d*gamma[c] - sg - xh*sgx)
+			// float32(·) rounds d·γ as the first loop did, so no fused
+			// multiply-add (arm64, GOAMD64=v3) leaves a residue that rs
+			// (up to 1/√eps) would amplify where x̂ is 0 or ±1.
+			dxr[c] = rs * (float32(d*gamma[c]) - sg - xh*sgx)
 		}
 	}
 }
