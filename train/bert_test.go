@@ -101,6 +101,9 @@ func TestModelDirRoundTrip(t *testing.T) {
 	if err := md.SaveFinal(dir, e); err != nil { // replacing an existing one
 		t.Fatal(err)
 	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm()&0o055 != 0o055 {
+		t.Fatalf("the model directory is not readable by others: %v (%v)", st.Mode(), err)
+	}
 	m2, err := bert.Load(kernels.NewCPU(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +137,13 @@ func TestModelDirRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &sb); err != nil || sb.MaxSeqLength != 33 {
 		t.Fatalf("sentence_bert_config.json: %s (%v)", b, err)
 	}
+	var cfg struct {
+		TorchDtype string `json:"torch_dtype"`
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "config.json"))
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg.TorchDtype != "float32" {
+		t.Fatalf("config.json names torch_dtype %q for F32 weights (%v)", cfg.TorchDtype, err)
+	}
 	for _, name := range []string{"modules.json", "sentence_bert_config.json", "tokenizer.json", "config.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
@@ -142,5 +152,29 @@ func TestModelDirRoundTrip(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(dir))
 	if len(ents) != 1 {
 		t.Errorf("leftovers beside the model dir: %d entries", len(ents))
+	}
+}
+
+func TestFloat32Config(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"model_type": "bert", "torch_dtype": "float16"}`, "float32"},
+		{`{"model_type": "bert", "torch_dtype": "bfloat16"}`, "float32"},
+		{`{"model_type": "bert", "torch_dtype": "float32"}`, "float32"},
+		{`{"model_type": "bert"}`, ""},
+	} {
+		b, err := float32Config([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			ModelType  string `json:"model_type"`
+			TorchDtype string `json:"torch_dtype"`
+		}
+		if err := json.Unmarshal(b, &cfg); err != nil || cfg.TorchDtype != c.want || cfg.ModelType != "bert" {
+			t.Errorf("float32Config(%s) = %s (%v)", c.in, b, err)
+		}
+	}
+	if _, err := float32Config([]byte(`{"torch_dtype": `)); err == nil {
+		t.Error("float32Config accepted truncated JSON")
 	}
 }

@@ -72,6 +72,9 @@ func (t *Trainer) Checkpoint() error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("train: checkpoint %s: %w", name, err)
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700, as for SaveFinal
+		return fail(err)
+	}
 	modelDir := filepath.Join(tmp, "model")
 	if err := os.Mkdir(modelDir, 0o755); err != nil {
 		return fail(err)

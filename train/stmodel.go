@@ -76,6 +76,11 @@ func (md ModelDir) Save(dir string, e *BERT) error {
 		if err != nil {
 			return fmt.Errorf("train: saving model: %w", err)
 		}
+		if name == "config.json" {
+			if b, err = float32Config(b); err != nil {
+				return fmt.Errorf("train: saving model: %s: %w", filepath.Join(md.Source, name), err)
+			}
+		}
 		if err := atomicfile.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
@@ -115,6 +120,23 @@ func (md ModelDir) Save(dir string, e *BERT) error {
 		return err
 	}
 	return md.writeSTConfig(dir)
+}
+
+// float32Config returns config.json's bytes with torch_dtype, where the
+// source names one, set to float32: the weights are saved in F32 whatever
+// the source's dtype, and transformers loads a model with
+// torch_dtype="auto" in the dtype config.json names.
+func float32Config(b []byte) ([]byte, error) {
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, err
+	}
+	if dt, ok := cfg["torch_dtype"]; !ok || string(dt) == `"float32"` {
+		return b, nil
+	}
+	cfg["torch_dtype"] = json.RawMessage(`"float32"`)
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	return append(out, '\n'), err
 }
 
 func (md ModelDir) saveWeights(dir string, e *BERT) error {
@@ -282,6 +304,12 @@ func saveFinal(dir string, save func(tmp string) error) error {
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
 	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	// MkdirTemp makes the directory private (0700); the model directory
+	// it becomes is for others to read, as os.MkdirAll would make it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
 		return fmt.Errorf("train: %w", err)
 	}
 	if err := save(tmp); err != nil {
