@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/kotodama-ai/kotodama/bert"
 	"github.com/kotodama-ai/kotodama/data"
-	"github.com/kotodama-ai/kotodama/internal/atomicfile"
 	"github.com/kotodama-ai/kotodama/internal/progress"
 	"github.com/kotodama-ai/kotodama/kernels"
 	"github.com/kotodama-ai/kotodama/pooling"
@@ -91,89 +86,33 @@ configuration and output, and ends with the weights an uninterrupted run would h
 `
 
 type pretrainConfig struct {
-	Model            string   `json:"model"`
-	Init             string   `json:"init"`
-	Output           string   `json:"output"`
+	// model, init, output, datasets and the optimization keys (trainrun.go)
+	runConfig
 	Text             []string `json:"text"`
 	Corpus           []string `json:"corpus"`
 	ExcludeTask      *string  `json:"exclude_task"`
-	Datasets         string   `json:"datasets"`
 	MaxPassages      int      `json:"max_passages"`
 	MaxSeqLength     int      `json:"max_seq_length"`
 	WordRule         string   `json:"word_rule"`
 	EncoderMaskRatio float64  `json:"encoder_mask_ratio"`
 	DecoderMaskRatio float64  `json:"decoder_mask_ratio"`
 	BatchSize        int      `json:"batch_size"`
-	Accumulate       int      `json:"accumulate"`
-	Steps            int      `json:"steps"`
-	Epochs           float64  `json:"epochs"`
-	LR               float64  `json:"lr"`
-	Warmup           *float64 `json:"warmup"`
-	Schedule         string   `json:"schedule"`
-	WeightDecay      *float64 `json:"weight_decay"`
-	MaxGradNorm      *float64 `json:"max_grad_norm"`
-	Dropout          *bool    `json:"dropout"`
-	Seed             *uint64  `json:"seed"`
-	Threads          int      `json:"threads"`
-	LogEvery         int      `json:"log_every"`
-	CheckpointEvery  int      `json:"checkpoint_every"`
-	KeepCheckpoints  int      `json:"keep_checkpoints"`
 }
 
-func readPretrainConfig(path string) (*pretrainConfig, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	c := &pretrainConfig{}
-	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.defaults(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
-
+// defaults fills the defaults and checks the configuration.
 func (c *pretrainConfig) defaults() error {
-	f := func(p **float64, v float64) {
-		if *p == nil {
-			*p = &v
-		}
-	}
-	f(&c.Warmup, 0.1)
-	f(&c.WeightDecay, 0.01)
-	f(&c.MaxGradNorm, 1)
-	if c.Seed == nil {
-		s := uint64(42)
-		c.Seed = &s
-	}
-	if c.Dropout == nil {
-		t := true
-		c.Dropout = &t
+	if err := c.sharedDefaults(1e-4); err != nil {
+		return err
 	}
 	if c.ExcludeTask == nil {
 		t := "jsquad-valid"
 		c.ExcludeTask = &t
 	}
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
+	if c.MaxSeqLength == 0 {
+		c.MaxSeqLength = 128
 	}
-	def(&c.MaxSeqLength, 128)
-	def(&c.BatchSize, 16)
-	def(&c.Accumulate, 1)
-	def(&c.LogEvery, 10)
-	def(&c.CheckpointEvery, 200)
-	def(&c.KeepCheckpoints, 2)
-	if c.Init == "" {
-		c.Init = "pretrained"
-	}
-	if c.Datasets == "" {
-		c.Datasets = dataDir()
+	if c.BatchSize == 0 {
+		c.BatchSize = 16
 	}
 	if len(c.Text) == 0 && len(c.Corpus) == 0 {
 		c.Corpus = []string{"jaquad-train"}
@@ -187,36 +126,17 @@ func (c *pretrainConfig) defaults() error {
 	if c.DecoderMaskRatio == 0 {
 		c.DecoderMaskRatio = 0.5
 	}
-	if c.Steps == 0 && c.Epochs == 0 {
-		c.Epochs = 1
-	}
-	if c.LR == 0 {
-		c.LR = 1e-4
-	}
-	if c.Schedule == "" {
-		c.Schedule = "linear"
-	}
 	switch {
-	case c.Model == "":
-		return errors.New(`"model" is required`)
-	case c.Output == "":
-		return errors.New(`"output" is required`)
-	case c.Init != "pretrained" && c.Init != "random":
-		return fmt.Errorf(`"init" is %q: want "pretrained" or "random"`, c.Init)
 	case c.WordRule != "auto" && c.WordRule != "wordpiece" && c.WordRule != "metaspace" && c.WordRule != "tokens":
 		return fmt.Errorf(`"word_rule" is %q: want "auto", "wordpiece", "metaspace" or "tokens"`, c.WordRule)
 	case !(c.EncoderMaskRatio > 0 && c.EncoderMaskRatio < 1) || !(c.DecoderMaskRatio > 0 && c.DecoderMaskRatio < 1):
 		return errors.New(`"encoder_mask_ratio" and "decoder_mask_ratio" must be in (0, 1)`)
 	case c.MaxSeqLength < 3:
 		return fmt.Errorf(`"max_seq_length" %d: a passage needs [CLS], a token and [SEP]`, c.MaxSeqLength)
-	case c.BatchSize < 1 || c.Accumulate < 1 || c.Steps < 0 || c.Epochs < 0 || c.Threads < 0 || c.MaxPassages < 0:
-		return errors.New(`"batch_size" and "accumulate" must be positive; "steps", "epochs", "threads" and "max_passages" not negative`)
-	case c.LR <= 0 || math.IsInf(c.LR, 0) || *c.Warmup < 0 || *c.WeightDecay < 0 || *c.MaxGradNorm < 0:
-		return errors.New(`"lr" must be positive; "warmup", "weight_decay" and "max_grad_norm" not negative`)
-	case c.LogEvery < 1 || c.CheckpointEvery < 1 || c.KeepCheckpoints < 1:
-		return errors.New(`"log_every", "checkpoint_every" and "keep_checkpoints" must be positive`)
+	case c.BatchSize < 1 || c.MaxPassages < 0:
+		return errors.New(`"batch_size" must be positive and "max_passages" not negative`)
 	}
-	return (train.Schedule{LR: c.LR, Total: 1, Decay: train.Decay(c.Schedule)}).Validate()
+	return nil
 }
 
 // pretrainLine is one line of metrics.jsonl.
@@ -230,6 +150,8 @@ type pretrainLine struct {
 	SeqPerS     float64 `json:"seq_per_s"`
 	Elapsed     float64 `json:"elapsed_s"`
 }
+
+func (l pretrainLine) logStep() int { return l.Step }
 
 // pretrainSummary is what `kotodama pretrain -json` prints and
 // summary.json holds.
@@ -254,32 +176,17 @@ type pretrainSummary struct {
 }
 
 func runPretrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "pretrain", "pretrain -config FILE [-device cpu|cuda] [-json]")
-	cfgPath := fs.String("config", "", "configuration `file` (JSON; see below)")
-	asJSON := fs.Bool("json", false, "print the run's summary as JSON")
-	devName := deviceFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: kotodama pretrain -config FILE [-device cpu|cuda] [-json]\n\n")
-		fs.PrintDefaults()
-		fmt.Fprintf(e.stderr, "\n%s", pretrainConfigHelp)
-	}
-	if err := fs.Parse(args); err != nil {
+	c := &pretrainConfig{}
+	devName, asJSON, err := parseRunArgs(e, "pretrain", pretrainConfigHelp, args, c)
+	if err != nil {
 		return err
 	}
-	if *cfgPath == "" {
-		fs.Usage()
-		return errors.New("pretrain: -config is required")
-	}
-	c, err := readPretrainConfig(*cfgPath)
-	if err != nil {
-		return fmt.Errorf("pretrain: %w", err)
-	}
-	r := &pretrainRun{cfg: c, e: e, device: *devName}
+	r := &pretrainRun{cfg: c, e: e, device: devName}
 	sum, err := r.run(ctx)
 	if err != nil {
 		return fmt.Errorf("pretrain: %w", err)
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(sum)
 	}
 	fmt.Fprintf(e.stdout, "pre-trained %d steps on %d passages in %.0fs; final loss %.4f (encoder %.4f, decoder %.4f); model in %s\n",
@@ -295,28 +202,20 @@ type pretrainRun struct {
 	pool    *kernels.Pool
 	be      kernels.Backend
 	start   time.Time
-	log     *os.File
-	logW    *bufio.Writer
-	lines   []pretrainLine
+	log     *runLog[pretrainLine]
 	summary pretrainSummary
 }
 
 func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 	c := r.cfg
 	r.start = time.Now()
-	threads := c.Threads
-	if threads == 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	r.pool = kernels.NewPool(threads)
-	defer r.pool.Close()
-	dev, err := openDevice(r.device)
+	cp, err := openCompute(c.Threads, r.device)
 	if err != nil {
 		return nil, err
 	}
-	defer dev.close()
-	r.be = dev.cpuOr(kernels.NewCPUPool(r.pool))
-	r.summary = pretrainSummary{Output: c.Output, Config: c, Threads: threads, Backend: r.be.Name()}
+	defer cp.close()
+	r.pool, r.be = cp.pool, cp.be
+	r.summary = pretrainSummary{Output: c.Output, Config: c, Threads: cp.threads, Backend: r.be.Name()}
 	if st, err := os.Stat(c.Model); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("model %q: pre-training reads a model directory", c.Model)
 	}
@@ -380,20 +279,8 @@ func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 		return nil, fmt.Errorf("%d passages make no batch of %d", len(ps), c.BatchSize)
 	}
 	r.summary.PerEpoch = d.PerEpoch()
-	steps := c.Steps
-	if steps == 0 {
-		steps = max(1, int(math.Ceil(c.Epochs*float64(d.PerEpoch())/float64(c.Accumulate))))
-	}
-	warmup := int(*c.Warmup)
-	if *c.Warmup < 1 {
-		warmup = int(math.Round(*c.Warmup * float64(steps)))
-	}
 
 	obj, err := retromae.NewObjective(m, d)
-	if err != nil {
-		return nil, err
-	}
-	opt, err := train.NewAdamW(obj.Params(), train.WithWeightDecay(*c.WeightDecay), train.WithPool(r.pool))
 	if err != nil {
 		return nil, err
 	}
@@ -401,25 +288,20 @@ func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &train.Trainer{
-		Objective: obj, Opt: opt, SaveModel: save.checkpoint,
-		Steps: steps, Accumulate: c.Accumulate, MaxNorm: *c.MaxGradNorm,
-		Schedule: train.Schedule{LR: c.LR, Warmup: warmup, Total: steps, Decay: train.Decay(c.Schedule)},
-		Seed:     *c.Seed, Dropout: *c.Dropout,
-		Dir: c.Output, CheckpointEvery: c.CheckpointEvery, Keep: c.KeepCheckpoints,
-	}
-	switch err := tr.Resume(); {
-	case err == nil:
-		r.summary.ResumedAt = tr.Step()
-		fmt.Fprintf(r.e.stderr, "pretrain: resuming %s at step %d of %d\n", c.Output, tr.Step(), steps)
-	case errors.Is(err, train.ErrNoCheckpoint):
-	default:
+	tr, err := c.newTrainer(obj.Params(), r.pool, d.PerEpoch())
+	if err != nil {
 		return nil, err
 	}
-	if err := r.openLog(tr.Step()); err != nil {
+	tr.Objective, tr.SaveModel = obj, save.checkpoint
+	steps := tr.Steps
+	if err := resume(tr, "pretrain", r.e.stderr); err != nil {
 		return nil, err
 	}
-	defer r.log.Close()
+	r.summary.ResumedAt = tr.Step()
+	if r.log, err = openRunLog[pretrainLine](filepath.Join(c.Output, "metrics.jsonl"), tr.Step()); err != nil {
+		return nil, err
+	}
+	defer r.log.close()
 
 	bar = progress.New(r.e.stderr, "pretrain", int64(steps), "steps")
 	bar.Add(int64(tr.Step()))
@@ -440,20 +322,12 @@ func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 		bar.Add(1)
 		bar.SetStatus("loss %.4f (encoder %.4f, decoder %.4f) lr %.2e", line.Loss, line.EncoderLoss, line.DecoderLoss, line.LR)
 		if s.Step%c.LogEvery == 0 || s.Step == steps {
-			return r.write(line)
+			line.Elapsed = secondsSince(r.start)
+			return r.log.write(line)
 		}
 		return nil
 	}
-	err = tr.Run(ctx)
-	bar.Finish()
-	if errors.Is(err, context.Canceled) {
-		if cerr := tr.Checkpoint(); cerr != nil {
-			return nil, errors.Join(err, cerr)
-		}
-		fmt.Fprintf(r.e.stderr, "pretrain: interrupted; checkpoint at step %d written, run again to resume\n", tr.Step())
-		return nil, err
-	}
-	if err != nil {
+	if err := runTrainer(ctx, tr, bar, "pretrain", r.e.stderr); err != nil {
 		return nil, err
 	}
 	final := filepath.Join(c.Output, "model")
@@ -461,20 +335,16 @@ func (r *pretrainRun) run(ctx context.Context) (*pretrainSummary, error) {
 		return nil, err
 	}
 	r.summary.Steps, r.summary.Model = steps, final
-	if last.Step == 0 && len(r.lines) > 0 {
-		last = r.lines[len(r.lines)-1]
+	if last.Step == 0 && len(r.log.lines) > 0 {
+		last = r.log.lines[len(r.log.lines)-1]
 	}
 	r.summary.FinalLoss, r.summary.FinalEnc, r.summary.FinalDec = last.Loss, last.EncoderLoss, last.DecoderLoss
 	r.summary.TrainS = time.Since(r.start).Seconds()
 	r.summary.MaxRSSMB = maxRSSMB()
-	if err := r.logW.Flush(); err != nil {
+	if err := plotPretrain(filepath.Join(c.Output, "curves.png"), r.log.lines); err != nil {
 		return nil, err
 	}
-	if err := plotPretrain(filepath.Join(c.Output, "curves.png"), r.lines); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(r.summary, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(c.Output, "summary.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeSummary(c.Output, r.summary); err != nil {
 		return nil, err
 	}
 	return &r.summary, nil
@@ -609,44 +479,3 @@ func (r *pretrainRun) saver(m *retromae.Model, params []train.Param) (*pretrainS
 
 func (s *pretrainSaver) checkpoint(dir string) error { return s.md.Save(dir, s.enc) }
 func (s *pretrainSaver) final(dir string) error      { return s.md.SaveFinal(dir, s.enc) }
-
-// openLog opens metrics.jsonl for appending, first dropping the lines of
-// steps after a resumed checkpoint (they will be logged again), and keeps
-// the lines for the curves.
-func (r *pretrainRun) openLog(step int) error {
-	path := filepath.Join(r.cfg.Output, "metrics.jsonl")
-	if b, err := os.ReadFile(path); err == nil {
-		var keep bytes.Buffer
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m pretrainLine
-			if json.Unmarshal(sc.Bytes(), &m) != nil || m.Step > step || step == 0 {
-				continue // a torn last line, a step to redo, or a fresh run
-			}
-			r.lines = append(r.lines, m)
-			keep.Write(sc.Bytes())
-			keep.WriteByte('\n')
-		}
-		if err := atomicfile.WriteFile(path, keep.Bytes(), 0o644); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	r.log, r.logW = f, bufio.NewWriter(f)
-	return nil
-}
-
-func (r *pretrainRun) write(m pretrainLine) error {
-	m.Elapsed = math.Round(time.Since(r.start).Seconds()*1000) / 1000
-	r.lines = append(r.lines, m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	r.logW.Write(append(b, '\n'))
-	return r.logW.Flush()
-}

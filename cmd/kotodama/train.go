@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/kotodama-ai/kotodama/bert"
 	"github.com/kotodama-ai/kotodama/data"
 	"github.com/kotodama-ai/kotodama/embed"
 	"github.com/kotodama-ai/kotodama/eval"
-	"github.com/kotodama-ai/kotodama/internal/atomicfile"
 	"github.com/kotodama-ai/kotodama/internal/progress"
 	"github.com/kotodama-ai/kotodama/kernels"
 	"github.com/kotodama-ai/kotodama/loss"
@@ -90,35 +85,19 @@ configuration and output, and ends with the weights an uninterrupted run would h
 `
 
 type trainConfig struct {
-	Model           string                  `json:"model"`
-	Init            string                  `json:"init"`
-	Output          string                  `json:"output"`
-	Datasets        string                  `json:"datasets"`
+	// model, init, output, datasets and the optimization keys (trainrun.go)
+	runConfig
 	Tasks           []string                `json:"tasks"`
 	HardNegatives   string                  `json:"hard_negatives"`
 	Prefixes        map[string]train.Prefix `json:"prefixes"`
 	MaxSeqLength    int                     `json:"max_seq_length"`
 	BatchSize       int                     `json:"batch_size"`
 	MiniBatch       int                     `json:"mini_batch"`
-	Accumulate      int                     `json:"accumulate"`
-	Steps           int                     `json:"steps"`
-	Epochs          float64                 `json:"epochs"`
-	LR              float64                 `json:"lr"`
-	Warmup          *float64                `json:"warmup"`
-	Schedule        string                  `json:"schedule"`
-	WeightDecay     *float64                `json:"weight_decay"`
-	MaxGradNorm     *float64                `json:"max_grad_norm"`
 	Scale           float64                 `json:"scale"`
 	Temperature     float64                 `json:"temperature"`
 	Similarity      string                  `json:"similarity"`
 	Symmetric       bool                    `json:"symmetric"`
 	QueryNegatives  bool                    `json:"query_negatives"`
-	Dropout         *bool                   `json:"dropout"`
-	Seed            *uint64                 `json:"seed"`
-	Threads         int                     `json:"threads"`
-	LogEvery        int                     `json:"log_every"`
-	CheckpointEvery int                     `json:"checkpoint_every"`
-	KeepCheckpoints int                     `json:"keep_checkpoints"`
 	LatentAttention *latentTrainConfig      `json:"latent_attention"` // train_latent.go
 	FreezeEncoder   bool                    `json:"freeze_encoder"`
 	Eval            struct {
@@ -130,46 +109,10 @@ type trainConfig struct {
 	} `json:"eval"`
 }
 
-// readTrainConfig reads and checks a configuration file, filling defaults.
-func readTrainConfig(path string) (*trainConfig, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	c := &trainConfig{}
-	if err := dec.Decode(c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.defaults(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
-
+// defaults fills the defaults and checks the configuration.
 func (c *trainConfig) defaults() error {
-	f := func(p **float64, v float64) {
-		if *p == nil {
-			*p = &v
-		}
-	}
-	f(&c.Warmup, 0.1)
-	f(&c.WeightDecay, 0.01)
-	f(&c.MaxGradNorm, 1)
-	if c.Seed == nil {
-		s := uint64(42)
-		c.Seed = &s
-	}
-	if c.Dropout == nil {
-		t := true
-		c.Dropout = &t
-	}
-	if c.Init == "" {
-		c.Init = "pretrained"
-	}
-	if c.Datasets == "" {
-		c.Datasets = dataDir()
+	if err := c.sharedDefaults(5e-5); err != nil {
+		return err
 	}
 	if len(c.Tasks) == 0 {
 		for _, t := range data.TrainingTasks() {
@@ -182,29 +125,8 @@ func (c *trainConfig) defaults() error {
 	if c.BatchSize == 0 {
 		c.BatchSize = 32
 	}
-	if c.Accumulate == 0 {
-		c.Accumulate = 1
-	}
-	if c.Steps == 0 && c.Epochs == 0 {
-		c.Epochs = 1
-	}
-	if c.LR == 0 {
-		c.LR = 5e-5
-	}
-	if c.Schedule == "" {
-		c.Schedule = "linear"
-	}
 	if c.Similarity == "" {
 		c.Similarity = "cosine"
-	}
-	if c.LogEvery == 0 {
-		c.LogEvery = 10
-	}
-	if c.CheckpointEvery == 0 {
-		c.CheckpointEvery = 200
-	}
-	if c.KeepCheckpoints == 0 {
-		c.KeepCheckpoints = 2
 	}
 	if c.Eval.Task == nil {
 		t := "jsquad-valid"
@@ -228,31 +150,20 @@ func (c *trainConfig) defaults() error {
 		c.Eval.Prefix = &p
 	}
 	switch {
-	case c.Model == "":
-		return errors.New(`"model" is required`)
-	case c.Output == "":
-		return errors.New(`"output" is required`)
-	case c.Init != "pretrained" && c.Init != "random":
-		return fmt.Errorf(`"init" is %q: want "pretrained" or "random"`, c.Init)
 	case c.HardNegatives != "article" && c.HardNegatives != "bm25":
 		return fmt.Errorf(`"hard_negatives" is %q: want "article" or "bm25"`, c.HardNegatives)
 	case c.BatchSize < 2:
 		return fmt.Errorf(`"batch_size" %d: in-batch negatives need at least 2`, c.BatchSize)
-	case c.MiniBatch < 0 || c.Accumulate < 1 || c.Steps < 0 || c.Epochs < 0 || c.Threads < 0:
-		return errors.New(`"mini_batch", "accumulate", "steps", "epochs" and "threads" must not be negative`)
-	case c.LR <= 0 || math.IsInf(c.LR, 0) || *c.Warmup < 0 || *c.WeightDecay < 0 || *c.MaxGradNorm < 0:
-		return errors.New(`"lr" must be positive; "warmup", "weight_decay" and "max_grad_norm" not negative`)
+	case c.MiniBatch < 0:
+		return errors.New(`"mini_batch" must not be negative`)
 	case c.Scale != 0 && c.Temperature != 0:
 		return errors.New(`give "scale" or "temperature", not both`)
 	case c.Scale < 0 || c.Temperature < 0:
 		return errors.New(`"scale" and "temperature" must be positive`)
 	case c.Similarity != "cosine" && c.Similarity != "dot":
 		return fmt.Errorf(`"similarity" is %q: want "cosine" or "dot"`, c.Similarity)
-	case c.LogEvery < 1 || c.CheckpointEvery < 1 || c.KeepCheckpoints < 1 || c.Eval.Every < 1 || c.Eval.BatchSize < 1:
-		return errors.New(`"log_every", "checkpoint_every", "keep_checkpoints", "eval.every" and "eval.batch_size" must be positive`)
-	}
-	if err := (train.Schedule{LR: c.LR, Total: 1, Decay: train.Decay(c.Schedule)}).Validate(); err != nil {
-		return err
+	case c.Eval.Every < 1 || c.Eval.BatchSize < 1:
+		return errors.New(`"eval.every" and "eval.batch_size" must be positive`)
 	}
 	return c.latentDefaults()
 }
@@ -270,6 +181,8 @@ type metricLine struct {
 	Eval     map[string]float64 `json:"eval,omitempty"`
 	System   string             `json:"system,omitempty"`
 }
+
+func (m metricLine) logStep() int { return m.Step }
 
 // trainSummary is what `kotodama train -json` prints and summary.json holds.
 type trainSummary struct {
@@ -293,32 +206,17 @@ type trainSummary struct {
 }
 
 func runTrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "train", "train -config FILE [-device cpu|cuda] [-json]")
-	cfgPath := fs.String("config", "", "configuration `file` (JSON; see below)")
-	asJSON := fs.Bool("json", false, "print the run's summary as JSON")
-	devName := deviceFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: kotodama train -config FILE [-device cpu|cuda] [-json]\n\n")
-		fs.PrintDefaults()
-		fmt.Fprintf(e.stderr, "\n%s", trainConfigHelp)
-	}
-	if err := fs.Parse(args); err != nil {
+	c := &trainConfig{}
+	devName, asJSON, err := parseRunArgs(e, "train", trainConfigHelp, args, c)
+	if err != nil {
 		return err
 	}
-	if *cfgPath == "" {
-		fs.Usage()
-		return errors.New("train: -config is required")
-	}
-	c, err := readTrainConfig(*cfgPath)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	r := &trainRun{cfg: c, e: e, device: *devName}
+	r := &trainRun{cfg: c, e: e, device: devName}
 	sum, err := r.run(ctx)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(sum)
 	}
 	fmt.Fprintf(e.stdout, "trained %d steps in %.0fs; final loss %.4f; model in %s\n", sum.Steps, sum.TrainS, sum.FinalLoss, sum.Model)
@@ -342,29 +240,21 @@ type trainRun struct {
 	saveFinal func(dir string) error
 	md        train.ModelDir
 	evalT     *data.Retrieval
-	log       *os.File
-	logW      *bufio.Writer
+	log       *runLog[metricLine]
 	start     time.Time
-	lines     []metricLine
 	summary   trainSummary
 }
 
 func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	c := r.cfg
 	r.start = time.Now()
-	threads := c.Threads
-	if threads == 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	r.pool = kernels.NewPool(threads)
-	defer r.pool.Close()
-	dev, err := openDevice(r.device)
+	cp, err := openCompute(c.Threads, r.device)
 	if err != nil {
 		return nil, err
 	}
-	defer dev.close()
-	r.be = dev.cpuOr(kernels.NewCPUPool(r.pool))
-	r.summary = trainSummary{Output: c.Output, Config: c, Threads: threads, Backend: r.be.Name(), Triples: map[string]int{}}
+	defer cp.close()
+	r.pool, r.be = cp.pool, cp.be
+	r.summary = trainSummary{Output: c.Output, Config: c, Threads: cp.threads, Backend: r.be.Name(), Triples: map[string]int{}}
 	if err := os.MkdirAll(c.Output, 0o755); err != nil {
 		return nil, err
 	}
@@ -448,14 +338,6 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 		return nil, err
 	}
 	r.summary.PerEpoch = src2.PerEpoch()
-	steps := c.Steps
-	if steps == 0 {
-		steps = max(1, int(math.Ceil(c.Epochs*float64(src2.PerEpoch())/float64(c.Accumulate))))
-	}
-	warmup := int(*c.Warmup)
-	if *c.Warmup < 1 {
-		warmup = int(math.Round(*c.Warmup * float64(steps)))
-	}
 
 	lossOpts := []loss.Option{loss.WithScale(20)}
 	switch {
@@ -477,30 +359,20 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt, err := train.NewAdamW(r.enc.Params(), train.WithWeightDecay(*c.WeightDecay), train.WithPool(r.pool))
+	tr, err := c.newTrainer(r.enc.Params(), r.pool, src2.PerEpoch())
 	if err != nil {
 		return nil, err
 	}
-	tr := &train.Trainer{
-		Encoder: r.enc, Loss: l, Opt: opt, Data: src2,
-		SaveModel: r.save,
-		Steps:     steps, Accumulate: c.Accumulate, MiniBatch: c.MiniBatch, MaxNorm: *c.MaxGradNorm,
-		Schedule: train.Schedule{LR: c.LR, Warmup: warmup, Total: steps, Decay: train.Decay(c.Schedule)},
-		Seed:     *c.Seed, Dropout: *c.Dropout,
-		Dir: c.Output, CheckpointEvery: c.CheckpointEvery, Keep: c.KeepCheckpoints,
-	}
-	switch err := tr.Resume(); {
-	case err == nil:
-		r.summary.ResumedAt = tr.Step()
-		fmt.Fprintf(r.e.stderr, "train: resuming %s at step %d of %d\n", c.Output, tr.Step(), steps)
-	case errors.Is(err, train.ErrNoCheckpoint):
-	default:
+	tr.Encoder, tr.Loss, tr.Data, tr.MiniBatch, tr.SaveModel = r.enc, l, src2, c.MiniBatch, r.save
+	steps := tr.Steps
+	if err := resume(tr, "train", r.e.stderr); err != nil {
 		return nil, err
 	}
-	if err := r.openLog(tr.Step()); err != nil {
+	r.summary.ResumedAt = tr.Step()
+	if r.log, err = openRunLog[metricLine](filepath.Join(c.Output, "metrics.jsonl"), tr.Step()); err != nil {
 		return nil, err
 	}
-	defer r.log.Close()
+	defer r.log.close()
 
 	if r.evalT != nil && tr.Step() == 0 {
 		if *c.Eval.BM25 {
@@ -544,17 +416,7 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 		}
 		return nil
 	}
-	err = tr.Run(ctx)
-	bar.Finish()
-	if errors.Is(err, context.Canceled) {
-		// Interrupted: keep what was done, so that running again resumes.
-		if cerr := tr.Checkpoint(); cerr != nil {
-			return nil, errors.Join(err, cerr)
-		}
-		fmt.Fprintf(r.e.stderr, "train: interrupted; checkpoint at step %d written, run again to resume\n", tr.Step())
-		return nil, err
-	}
-	if err != nil {
+	if err := runTrainer(ctx, tr, bar, "train", r.e.stderr); err != nil {
 		return nil, err
 	}
 	r.summary.Steps = steps
@@ -574,14 +436,10 @@ func (r *trainRun) run(ctx context.Context) (*trainSummary, error) {
 	}
 	r.summary.TrainS = time.Since(r.start).Seconds()
 	r.summary.MaxRSSMB = maxRSSMB()
-	if err := r.logW.Flush(); err != nil {
+	if err := plotCurves(filepath.Join(c.Output, "curves.png"), r.log.lines); err != nil {
 		return nil, err
 	}
-	if err := plotCurves(filepath.Join(c.Output, "curves.png"), r.lines); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(r.summary, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(c.Output, "summary.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeSummary(c.Output, r.summary); err != nil {
 		return nil, err
 	}
 	return &r.summary, nil
@@ -627,51 +485,15 @@ func (r *trainRun) randomInit() (string, error) {
 	return dir, train.ModelDir{Source: c.Model, MaxSeqLength: c.MaxSeqLength}.SaveFinal(dir, enc)
 }
 
-// openLog opens metrics.jsonl for appending, first dropping the lines of
-// steps after a resumed checkpoint (they will be logged again), and keeps
-// the lines for the curves.
-func (r *trainRun) openLog(step int) error {
-	path := filepath.Join(r.cfg.Output, "metrics.jsonl")
-	if b, err := os.ReadFile(path); err == nil {
-		var keep bytes.Buffer
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var m metricLine
-			if json.Unmarshal(sc.Bytes(), &m) != nil || m.Step > step || step == 0 {
-				continue // a torn last line, a step to redo, or a fresh run
-			}
-			r.lines = append(r.lines, m)
-			keep.Write(sc.Bytes())
-			keep.WriteByte('\n')
-		}
-		if err := atomicfile.WriteFile(path, keep.Bytes(), 0o644); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	r.log, r.logW = f, bufio.NewWriter(f)
-	return nil
-}
-
 func (r *trainRun) write(m metricLine) error {
-	m.Elapsed = math.Round(time.Since(r.start).Seconds()*1000) / 1000
-	r.lines = append(r.lines, m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	r.logW.Write(append(b, '\n'))
-	return r.logW.Flush()
+	m.Elapsed = secondsSince(r.start)
+	return r.log.write(m)
 }
 
 // fillFromLog takes the BM25 and before-training numbers from the log
 // when this invocation resumed after them.
 func (r *trainRun) fillFromLog() {
-	for _, m := range r.lines {
+	for _, m := range r.log.lines {
 		switch {
 		case m.System == "bm25" && r.summary.BM25 == nil:
 			r.summary.BM25 = m.Eval
