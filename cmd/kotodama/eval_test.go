@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"strings"
 	"testing"
 
@@ -198,5 +199,30 @@ func TestEvalSTSModel(t *testing.T) {
 	_, _, err = runVerb(t, "eval", "sts", "-model", tinyJA, "-data", testData, "-task", "jsick-train")
 	if !errors.Is(err, data.ErrNoScores) {
 		t.Errorf("jsick-train: %v, want data.ErrNoScores", err)
+	}
+}
+
+// TestBundledSearchModel evaluates the model the quick start runs
+// (examples/search/kotodama-tiny-ja) on JSQuAD-valid and compares it
+// with the nDCG@10 its model card reports, measured by this command when
+// the model was trained: a change in the encoder, the tokenizer, the
+// prompts or the search that moves a shipped model's quality shows here.
+// The tolerance leaves room for ranks that swap between kernel levels.
+func TestBundledSearchModel(t *testing.T) {
+	const reported = 0.546 // examples/search/kotodama-tiny-ja/README.md
+	out, stderr, err := runVerb(t, "eval", "retrieval", "-model", "../../examples/search/kotodama-tiny-ja",
+		"-data", testData, "-task", "jsquad-valid", "-json")
+	if err != nil {
+		t.Fatal(err, stderr)
+	}
+	var res struct {
+		Queries int                `json:"queries"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := res.Metrics["ndcg@10"]; res.Queries != 4442 || math.Abs(got-reported) > 0.003 {
+		t.Errorf("bundled model: nDCG@10 %.4f over %d questions; its model card reports %.3f over 4442", got, res.Queries, reported)
 	}
 }
