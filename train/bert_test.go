@@ -101,8 +101,10 @@ func TestModelDirRoundTrip(t *testing.T) {
 	if err := md.SaveFinal(dir, e); err != nil { // replacing an existing one
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(dir); err != nil || st.Mode().Perm()&0o055 != 0o055 {
-		t.Fatalf("the model directory is not readable by others: %v (%v)", st.Mode(), err)
+	if st, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	} else if st.Mode().Perm()&0o055 != 0o055 {
+		t.Fatalf("the model directory is not readable by others: %v", st.Mode())
 	}
 	m2, err := bert.Load(kernels.NewCPU(), dir)
 	if err != nil {
