@@ -25,6 +25,7 @@ type Error struct {
 	Err  error
 }
 
+// Error formats e as file:line: cause (file: cause without a line).
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)

@@ -26,6 +26,8 @@ const (
 
 var nliNames = [...]string{"entailment", "neutral", "contradiction"}
 
+// String is the label's name in JGLUE's files: "entailment", "neutral"
+// or "contradiction".
 func (l NLILabel) String() string {
 	if l >= 0 && int(l) < len(nliNames) {
 		return nliNames[l]

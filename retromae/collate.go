@@ -25,6 +25,7 @@ const (
 	Tokens
 )
 
+// String is the rule's name as the pretrain configuration spells it.
 func (r WordRule) String() string {
 	switch r {
 	case WordPiece:

@@ -89,10 +89,12 @@ type BatchError struct {
 	Err   error
 }
 
+// Error names the failing text's index and the cause.
 func (e *BatchError) Error() string {
 	return fmt.Sprintf("tokenizer: EncodeBatch: text %d: %v", e.Index, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *BatchError) Unwrap() error { return e.Err }
 
 // Pad pads encodings in place to a common length: p.Length, or the
