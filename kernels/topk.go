@@ -21,10 +21,13 @@ import (
 //     of a chunk of rows with every query (DotRows, SIMD) into a small
 //     buffer, then offers the chunk to each query's bounded selection.
 //   - many queries: a block of corpus rows times the queries is one GEMM
-//     (Sgemm, on one goroutine) into a per-worker score buffer that stays
-//     in cache; each row of that buffer is compared with every query's
-//     current threshold at once (SIMD) and the few scores that pass go to
-//     their query's selection. This is the method of FAISS's IndexFlatIP.
+//     (SgemmPacked, on one goroutine) into a per-worker score buffer that
+//     stays in cache; each row of that buffer is compared with every
+//     query's current threshold at once (SIMD) and the few scores that
+//     pass go to their query's selection. This is the method of FAISS's
+//     IndexFlatIP. The queries, the GEMM's right operand, are packed once
+//     per call (PackB) and read by every worker, rather than packed again
+//     for each corpus block.
 //
 // Either way the corpus is cut into blocks that the workers take in turn;
 // each worker keeps a TopK per query, and the workers' selections are
@@ -333,8 +336,12 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 	for q0 := 0; q0 < nq; q0 += gemmQueries {
 		qn := min(gemmQueries, nq-q0)
 		qs := q[q0*d : (q0+qn)*d]
+		var qp *PackedB
 		if useGEMM {
-			qs = transposeQueries(qs, qn, d)
+			// The GEMM's right operand is Qᵀ (d×qn), which is Q as stored
+			// read transposed. Packed once here, it is shared read-only by
+			// the workers: it never changes during the call.
+			qp = packB(im.gemm, true, d, qn, qs, d)
 		}
 		workers := make([]topKWorker, threads)
 		var next atomic.Int64
@@ -356,7 +363,7 @@ func topKDot(ctx context.Context, im *topKImpl, ids []int, scores []float32, q [
 					lo := b * rowsPer
 					hi := min(n, lo+rowsPer)
 					if useGEMM {
-						wk.gemmBlock(qs, x, lo, hi, d)
+						wk.gemmBlock(qp, x, lo, hi, d)
 					} else {
 						wk.scanBlock(qs, x, lo, hi, d)
 					}
@@ -434,31 +441,21 @@ func (w *topKWorker) scanBlock(q []float32, x corpus, lo, hi, d int) {
 	}
 }
 
-// transposeQueries returns the d×nq transpose of the nq×d queries q: the
-// GEMM's right operand, which it then packs without transposing.
-func transposeQueries(q []float32, nq, d int) []float32 {
-	t := make([]float32, d*nq)
-	for i := range nq {
-		for l, v := range q[i*d : (i+1)*d] {
-			t[l*nq+i] = v
-		}
-	}
-	return t
-}
-
 // gemmBlock scores rows [lo, hi) against all queries with one GEMM,
-// S = X·Qᵀ (rows × queries, qt being Qᵀ), and offers each row's scores to
-// the queries whose threshold they reach. This orientation lets the GEMM
-// pack both operands by plain copies (the corpus rows and the transposed
-// queries), and the threshold test runs along a row of S, one vector of
-// queries at a time.
-func (w *topKWorker) gemmBlock(qt []float32, x corpus, lo, hi, d int) {
+// S = X·Qᵀ (rows × queries, qp being Qᵀ packed), and offers each row's
+// scores to the queries whose threshold they reach. In this orientation
+// the GEMM packs the corpus rows by plain copies, the queries are packed
+// already, and the threshold test runs along a row of S, one vector of
+// queries at a time. SgemmPacked gives Sgemm's result bit for bit, and
+// every row of S is summed in the same order wherever it sits in the
+// block.
+func (w *topKWorker) gemmBlock(qp *PackedB, x corpus, lo, hi, d int) {
 	m := hi - lo
 	nq := len(w.heaps)
 	xb := x.f32Rows(w.rows, lo, hi, d)
 	s := w.buf[:m*nq]
 	// One goroutine per GEMM: the search is already parallel over blocks.
-	serialPool.gemm(w.im.gemm, false, false, m, nq, d, 1, xb, d, qt, nq, 0, s, nq)
+	serialPool.SgemmPacked(false, m, 1, xb, d, qp, 0, s, nq)
 	thr := w.thr
 	for r := range m {
 		row := s[r*nq : (r+1)*nq]
