@@ -122,6 +122,8 @@ func (l *Layer) ForwardCross(be kernels.Backend, a *CrossActs, x, kv kernels.Buf
 	H := l.Attention.Heads * l.Attention.HeadDim
 	T := batch * seq
 	switch {
+	case l.Attention.QKV.packed != nil:
+		return fmt.Errorf("%w: ForwardCross", ErrPacked)
 	case a == nil || a.hidden != H || a.inter != l.FFN.Inter.Out || a.heads != l.Attention.Heads:
 		return fmt.Errorf("%w: CrossActs made for another layer", ErrInput)
 	case batch <= 0 || seq <= 0 || seq > a.MaxSeq || T > a.MaxTokens:
@@ -160,6 +162,8 @@ func (l *Layer) BackwardCross(be kernels.Backend, g *Layer, a *CrossActs, dx, dk
 	H := l.Attention.Heads * l.Attention.HeadDim
 	T := a.Batch * a.Seq
 	switch {
+	case l.Attention.QKV.packed != nil:
+		return fmt.Errorf("%w: BackwardCross", ErrPacked)
 	case T == 0 || len(a.visible) != T*a.Seq:
 		return fmt.Errorf("%w: BackwardCross before ForwardCross", ErrInput)
 	case g == nil || g.Attention.QKV.Weight.Len() != l.Attention.QKV.Weight.Len() || g.FFN.Inter.Weight.Len() != l.FFN.Inter.Weight.Len():

@@ -27,6 +27,12 @@
 // gradients into a second Params of the same layout (Params.Tensors names
 // every view as Hugging Face does, for saving).
 //
+// For inference only, Model.Pack has the Backend pack each linear layer's
+// weight once (kernels.Backend.PackWeight: on the CPU, into the
+// microkernel's layout, over the weight's own storage) rather than in every
+// product; embed.Load does this. Outputs are the same bit for bit; the
+// packed model cannot be trained.
+//
 // Model code calls only Backend methods on Bufs, with token ids and masks
 // as Go slices, so the same code runs on the CPU backend and on a device
 // backend.

@@ -313,6 +313,8 @@ func (m *Model) Backward(g *Params, a *Activations, dHidden kernels.Buf) error {
 	c := m.Config
 	T, H := a.Batch*a.Seq, c.HiddenSize
 	switch {
+	case m.packed:
+		return fmt.Errorf("%w: Backward", ErrPacked)
 	case !a.Keep || a.cfg != c:
 		return fmt.Errorf("%w: Backward needs the Activations of this model made with keep", ErrInput)
 	case T == 0 || len(a.ids) != T:
@@ -416,7 +418,11 @@ func (m *Model) checkInput(a *Activations, ids, typeIDs, mask []int32, batch, se
 //
 //	out [rows, l.Out]   x [rows, l.In]
 func (l *Linear) Forward(be kernels.Backend, out, x kernels.Buf, rows int) {
-	be.Gemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.Weight, l.In, 0, out, l.Out)
+	if l.packed != nil {
+		be.GemmWeight(rows, 1, x, l.In, *l.packed, 0, out, l.Out)
+	} else {
+		be.Gemm(false, true, rows, l.Out, l.In, 1, x, l.In, l.Weight, l.In, 0, out, l.Out)
+	}
 	be.AddBias(out, l.Bias, rows, l.Out)
 }
 
@@ -425,6 +431,9 @@ func (l *Linear) Forward(be kernels.Backend, out, x kernels.Buf, rows int) {
 //	dx [rows, l.In] = dy·W   g.Weight += dyᵀ·x   g.Bias += Σ_rows dy
 //	dy [rows, l.Out]
 func (l *Linear) Backward(be kernels.Backend, g *Linear, dx, dy, x kernels.Buf, rows int) {
+	if l.packed != nil {
+		panic("bert: Linear.Backward after Model.Pack: the weight is packed for inference")
+	}
 	be.Gemm(false, false, rows, l.In, l.Out, 1, dy, l.Out, l.Weight, l.In, 0, dx, l.In)
 	be.Gemm(true, false, l.Out, l.In, rows, 1, dy, l.Out, x, l.In, 1, g.Weight, l.In)
 	be.BiasBackward(g.Bias, dy, rows, l.Out)

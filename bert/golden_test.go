@@ -62,45 +62,55 @@ func readExpected(t *testing.T, dir string) *expected {
 }
 
 // TestGoldenLastHiddenState runs every model fixture's padded batch and
-// compares the last hidden state at real (mask 1) positions.
+// compares the last hidden state at real (mask 1) positions, with the
+// weights as stored and packed for inference.
 func TestGoldenLastHiddenState(t *testing.T) {
 	for _, dir := range golden.Dirs(t, "models", "expected.safetensors") {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			m, err := Load(kernels.NewCPU(), dir)
-			if err != nil {
-				t.Fatal(err)
-			}
 			e := readExpected(t, dir)
-			for _, keep := range []bool{false, true} {
-				a, err := m.NewActivations(e.batch*e.seq, e.seq, keep)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := m.Forward(a, e.ids, e.types, e.mask, e.batch, e.seq); err != nil {
-					t.Fatal(err)
-				}
-				got := make([]float32, a.Hidden.Len())
-				if err := m.Backend.Download(got, a.Hidden); err != nil {
-					t.Fatal(err)
-				}
-				want := e.tensors["last_hidden_state"]
-				H := m.Config.HiddenSize
-				var dMasked, dAll float64
-				for i := range e.batch * e.seq {
-					for c := range H {
-						d := math.Abs(float64(got[i*H+c] - want[i*H+c]))
-						dAll = max(dAll, d)
-						if e.mask[i] != 0 {
-							dMasked = max(dMasked, d)
-						}
-					}
-				}
-				t.Logf("keep=%v: last_hidden_state max |diff| %.3g at mask==1 positions, %.3g over all positions", keep, dMasked, dAll)
-				if dMasked > tolerance || math.IsNaN(dMasked) {
-					t.Errorf("keep=%v: last_hidden_state max |diff| %g > %g", keep, dMasked, tolerance)
-				}
+			for _, pack := range []bool{false, true} {
+				testGoldenLastHiddenState(t, dir, e, pack)
 			}
 		})
+	}
+}
+
+func testGoldenLastHiddenState(t *testing.T, dir string, e *expected, pack bool) {
+	m, err := Load(kernels.NewCPU(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pack {
+		m.Pack()
+	}
+	for _, keep := range []bool{false, true} {
+		a, err := m.NewActivations(e.batch*e.seq, e.seq, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Forward(a, e.ids, e.types, e.mask, e.batch, e.seq); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, a.Hidden.Len())
+		if err := m.Backend.Download(got, a.Hidden); err != nil {
+			t.Fatal(err)
+		}
+		want := e.tensors["last_hidden_state"]
+		H := m.Config.HiddenSize
+		var dMasked, dAll float64
+		for i := range e.batch * e.seq {
+			for c := range H {
+				d := math.Abs(float64(got[i*H+c] - want[i*H+c]))
+				dAll = max(dAll, d)
+				if e.mask[i] != 0 {
+					dMasked = max(dMasked, d)
+				}
+			}
+		}
+		t.Logf("pack=%v keep=%v: last_hidden_state max |diff| %.3g at mask==1 positions, %.3g over all positions", pack, keep, dMasked, dAll)
+		if dMasked > tolerance || math.IsNaN(dMasked) {
+			t.Errorf("pack=%v keep=%v: last_hidden_state max |diff| %g > %g", pack, keep, dMasked, tolerance)
+		}
 	}
 }
 

@@ -16,6 +16,10 @@ import (
 // config implies.
 var ErrShape = errors.New("bert: tensor shape mismatch")
 
+// ErrPacked means a Model packed for inference (Model.Pack) was asked to
+// do what needs its weights as stored: a backward pass, loading weights.
+var ErrPacked = errors.New("bert: weights are packed for inference")
+
 // Model is a BERT encoder (Hugging Face BertModel without the pooler) on
 // a Backend. Its parameters are read-only during Forward, so one Model
 // serves any number of goroutines, each with its own Activations.
@@ -23,7 +27,40 @@ type Model struct {
 	Config  Config
 	Params  *Params
 	Backend kernels.Backend
+
+	packed bool // by Pack
 }
+
+// Pack readies m for inference only: the Backend packs the weight of
+// every linear layer once (kernels.Backend.PackWeight), so that Forward
+// no longer re-packs each weight for every product it takes part in. Its
+// results are unchanged, bit for bit. On the CPU the packed weights take
+// the place of the stored ones in the Params arena (for BERT-base and
+// larger; sizes that do not fit the microkernel's tiles get a copy), so
+// Pack costs no memory. It saves little on large batches, where packing
+// a weight is a small part of its product, and most on small ones (a
+// query, a short sentence), where it is about as long as the arithmetic.
+//
+// Afterwards the linear layers' weights in m.Params no longer hold
+// PyTorch's layout: Backward and LoadWeights return ErrPacked, and the
+// Params must not be trained, saved or copied. Call Pack once, after
+// loading and before any Forward; a second call does nothing.
+func (m *Model) Pack() {
+	if m.packed {
+		return
+	}
+	for i := range m.Params.Layers {
+		l := &m.Params.Layers[i]
+		for _, lin := range []*Linear{&l.Attention.QKV, &l.Attention.Out, &l.FFN.Inter, &l.FFN.Out} {
+			w := m.Backend.PackWeight(lin.Weight, lin.Out, lin.In)
+			lin.packed = &w
+		}
+	}
+	m.packed = true
+}
+
+// Packed reports whether Pack was called.
+func (m *Model) Packed() bool { return m.packed }
 
 // New returns a Model of c with zeroed parameters (to be loaded or
 // initialized by the caller).
@@ -99,6 +136,9 @@ func OpenWeights(fsys fs.FS, dir string) (*safetensors.File, error) {
 // accepts the names with or without a "bert." prefix, and LayerNorm
 // gamma/beta for weight/bias as older checkpoints spell them.
 func (m *Model) LoadWeights(f *safetensors.File) error {
+	if m.packed {
+		return fmt.Errorf("%w: LoadWeights", ErrPacked)
+	}
 	prefix := ""
 	if !f.Has("embeddings.word_embeddings.weight") && f.Has("bert.embeddings.word_embeddings.weight") {
 		prefix = "bert."

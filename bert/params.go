@@ -13,9 +13,14 @@ import (
 //
 //	Weight [Out, In]
 //	Bias   [Out]
+//
+// After Model.Pack, Forward multiplies by the packed weight, and Weight's
+// values are the Backend's (see kernels.Backend.PackWeight).
 type Linear struct {
 	Weight, Bias kernels.Buf
 	In, Out      int
+
+	packed *kernels.Weight // set by Model.Pack
 }
 
 // LayerNorm normalizes rows of Cols values: y = (x-μ)/√(σ²+Eps)·Gamma + Beta.

@@ -210,6 +210,9 @@ func load(fsys fs.FS, dir string, c loadConfig) (*Model, error) {
 		}
 		return nil, err
 	}
+	// Encode only runs the encoder forward: pack its weights once, in
+	// place, rather than in every product.
+	enc.Pack()
 	tok, err := loadTokenizer(fsys, tdir.dir)
 	if err != nil {
 		return nil, fmt.Errorf("embed: tokenizer: %w", err)

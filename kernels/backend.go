@@ -79,6 +79,19 @@ type Backend interface {
 	Gemm(transA, transB bool, m, n, k int, alpha float32, a Buf, lda int, b Buf, ldb int, beta float32, c Buf, ldc int)
 	// GemmStrided is SgemmStrided on Bufs.
 	GemmStrided(transA, transB bool, m, n, k int, alpha float32, a Buf, lda, strideA int, b Buf, ldb, strideB int, beta float32, c Buf, ldc, strideC int, batch int)
+	// PackWeight returns W, the out×in matrix in w (a linear layer's
+	// weight in PyTorch's layout), in the form GemmWeight multiplies
+	// fastest, for a weight that no longer changes (inference). It takes
+	// w over: afterwards w's values are unspecified (the CPU backend
+	// writes the packed form over them where it fits, so that it costs no
+	// memory) and W is read only through the Weight, which may share w's
+	// storage.
+	PackWeight(w Buf, out, in int) Weight
+	// GemmWeight computes C = alpha·A·Wᵀ + beta·C with W from PackWeight:
+	// A is m×w.In() with row stride lda, C is m×w.Out() with stride ldc.
+	// The result is Gemm(false, true, ...)'s on the W that was packed,
+	// bit for bit.
+	GemmWeight(m int, alpha float32, a Buf, lda int, w Weight, beta float32, c Buf, ldc int)
 
 	// Gather copies rows of a table, as an embedding lookup does:
 	// out[i,:] = table[ids[i],:] + beta*out[i,:] for i < len(ids), with

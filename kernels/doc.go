@@ -32,7 +32,9 @@
 // C is computed by the same sequence of operations whatever the shape or
 // thread split around it: a row of C does not change with the batch it is
 // in. A weight matrix used batch after batch can be packed once (PackB,
-// SgemmPacked), which saves most of the time of small products.
+// SgemmPacked), which saves most of the time of small products; on a
+// Backend, PackWeight and GemmWeight do this for a linear layer's weight,
+// packing it over its own storage so that it costs no memory.
 //
 // # Dispatch
 //

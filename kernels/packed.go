@@ -28,6 +28,17 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 }
 
 func packB(gk *gemmKernel, transB bool, k, n int, b []float32, ldb int) *PackedB {
+	return packBInto(gk, nil, transB, k, n, b, ldb)
+}
+
+// packedLen is the number of values a PackedB of a k×n op(B) holds: k
+// rows of n columns rounded up to whole micro-panels.
+func packedLen(gk *gemmKernel, k, n int) int { return k * ceilDiv(n, gk.nr) * gk.nr }
+
+// packBInto is packB writing the panels into dst when it holds
+// packedLen(gk, k, n) values (dst must not overlap b), allocating when dst
+// is nil.
+func packBInto(gk *gemmKernel, dst []float32, transB bool, k, n int, b []float32, ldb int) *PackedB {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("kernels: PackB: negative size k=%d n=%d", k, n))
 	}
@@ -47,7 +58,11 @@ func packB(gk *gemmKernel, transB bool, k, n int, b []float32, ldb int) *PackedB
 	}
 	pb.kc = ceilDiv(k, ceilDiv(k, gk.kc))
 	nr := gk.nr
-	pb.data = make([]float32, k*pb.panels*nr)
+	if size := packedLen(gk, k, n); dst == nil {
+		pb.data = make([]float32, size)
+	} else {
+		pb.data = dst[:size:size]
+	}
 	g := gemmCall{gk: gk, transB: transB, k: k, n: n, b: b, ldb: ldb}
 	for pc := 0; pc < k; pc += pb.kc {
 		kb := min(pb.kc, k-pc)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -123,5 +124,69 @@ func BenchmarkSgemmPacked(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestPackWeight: a Weight packed by the CPU backend multiplies bit for
+// bit as Gemm does on the weight as stored, at every level, for widths
+// whose packed form fits in the weight's storage (packed there) and
+// widths that need a copy (the weight left as it was); a PlainWeight
+// multiplies as Gemm too.
+func TestPackWeight(t *testing.T) {
+	eachLevel(t, func(t *testing.T, im *impl) {
+		gk := im.gemm
+		rng := rand.New(rand.NewPCG(9, 9))
+		cpu := NewCPUPool(testPool(t, 3))
+		for _, out := range []int{gk.nr, 3 * gk.nr, gk.nr + 1, 2*gk.nr - 3, 1} {
+			for _, in := range []int{1, 7, gk.kc + 5} {
+				w := randSlice(rng, out*in)
+				stored := append([]float32(nil), w...)
+				pw := packWeight(gk, HostBuf(w), out, in)
+				inPlace := out%gk.nr == 0
+				if shares := &pw.packed.data[0] == &w[0]; shares != inPlace {
+					t.Errorf("%s out=%d in=%d: packed in the weight's storage = %v, want %v", gk.name, out, in, shares, inPlace)
+				}
+				if !inPlace && !slices.Equal(w, stored) {
+					t.Errorf("%s out=%d in=%d: packing a copy changed the weight", gk.name, out, in)
+				}
+				if pw.Out() != out || pw.In() != in || pw.Plain().Len() != 0 {
+					t.Errorf("%s: Weight %d×%d, Plain of %d", gk.name, pw.Out(), pw.In(), pw.Plain().Len())
+				}
+				for _, m := range []int{1, gk.mr + 1, 100} {
+					a := randSlice(rng, m*in)
+					c0 := randSlice(rng, m*out)
+					// A PlainWeight multiplies at the active level, the packed
+					// one at the level it was packed for.
+					for _, w := range []Weight{pw, PlainWeight(HostBuf(stored), out, in)} {
+						want := slices.Clone(c0)
+						level := gk
+						if w.packed == nil {
+							level = active.gemm
+						}
+						cpu.pool.gemm(level, false, true, m, out, in, 0.5, a, in, stored, in, 1, want, out)
+						got := slices.Clone(c0)
+						cpu.GemmWeight(m, 0.5, HostBuf(a), in, w, 1, HostBuf(got), out)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s m=%d out=%d in=%d packed=%v: C[%d] = %v, Gemm = %v", gk.name, m, out, in, w.packed != nil, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+	for name, f := range map[string]func(){
+		"short Buf":     func() { NewCPU().PackWeight(HostBuf(make([]float32, 5)), 2, 3) },
+		"negative size": func() { PlainWeight(Buf{}, -1, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
 	}
 }

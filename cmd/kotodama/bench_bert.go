@@ -25,6 +25,7 @@ type benchBERTResult struct {
 	Batch   int     `json:"batch"`
 	Seq     int     `json:"seq"`
 	Threads int     `json:"threads"`
+	Packed  bool    `json:"packed"`
 	SeqPerS float64 `json:"seq_per_s"`
 	MedianS float64 `json:"median_s"`
 	Runs    int     `json:"runs"`
@@ -40,11 +41,12 @@ type benchBERTResult struct {
 }
 
 func runBenchBERT(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench bert", "bench bert -model DIR [-batch 32] [-seq 128] [-threads N] [-device cpu|cuda] [-time 10s] [-json]")
+	fs := newFlags(e, "bench bert", "bench bert -model DIR [-batch 32] [-seq 128] [-threads N] [-pack=false] [-device cpu|cuda] [-time 10s] [-json]")
 	model := fs.String("model", "", "model `directory` (config.json + model.safetensors), e.g. the one ../shared/bench/bert-ort.sh writes")
 	batch := fs.Int("batch", 32, "sequences per forward pass")
 	seq := fs.Int("seq", 128, "tokens per sequence (random ids, full attention mask)")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads to compute on")
+	pack := fs.Bool("pack", true, "pack the weights once for inference, as embed.Load does (bert.Model.Pack); false re-packs them in every product, as training does")
 	minTime := fs.Duration("time", 10*time.Second, "measure for at least this long (and at least 3 passes)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	devName := deviceFlag(fs)
@@ -72,6 +74,9 @@ func runBenchBERT(ctx context.Context, e *env, args []string) error {
 	m, err := bert.Load(be, *model)
 	if err != nil {
 		return fmt.Errorf("bench bert: %w", err)
+	}
+	if *pack {
+		m.Pack()
 	}
 	loadS := time.Since(start).Seconds()
 	c := m.Config
@@ -128,7 +133,7 @@ func runBenchBERT(ctx context.Context, e *env, args []string) error {
 	H, I, L := float64(c.HiddenSize), float64(c.IntermediateSize), float64(*seq)
 	flopsPerToken := float64(c.NumHiddenLayers) * (2*(4*H*H+2*H*I) + 4*L*H)
 	r := benchBERTResult{
-		Batch: *batch, Seq: *seq, Threads: *threads,
+		Batch: *batch, Seq: *seq, Threads: *threads, Packed: *pack,
 		SeqPerS: float64(*batch) / med, MedianS: med, Runs: len(times),
 		Backend: be.Name(), Layers: c.NumHiddenLayers, Hidden: c.HiddenSize,
 		GFLOPS: flopsPerToken * float64(n) / med / 1e9, LoadS: loadS, MaxRSSMB: maxRSSMB(),
@@ -137,7 +142,11 @@ func runBenchBERT(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(r)
 	}
-	fmt.Fprintf(e.stdout, "bert %d layers × %d: batch %d × seq %d on %d threads (%s): %.2f seq/s, median %.3fs (%.3f CPU-s) over %d passes, %.1f GFLOP/s, peak RSS %.0f MB\n",
-		r.Layers, r.Hidden, r.Batch, r.Seq, r.Threads, r.Backend, r.SeqPerS, r.MedianS, r.CPUS, r.Runs, r.GFLOPS, r.MaxRSSMB)
+	weights := "packed weights"
+	if !r.Packed {
+		weights = "weights as stored"
+	}
+	fmt.Fprintf(e.stdout, "bert %d layers × %d: batch %d × seq %d on %d threads (%s, %s): %.2f seq/s, median %.3fs (%.3f CPU-s) over %d passes, %.1f GFLOP/s, peak RSS %.0f MB\n",
+		r.Layers, r.Hidden, r.Batch, r.Seq, r.Threads, r.Backend, weights, r.SeqPerS, r.MedianS, r.CPUS, r.Runs, r.GFLOPS, r.MaxRSSMB)
 	return nil
 }
