@@ -199,7 +199,7 @@ type Backend interface {
 type CPU struct {
 	pool    *Pool
 	one     *Pool     // a single-thread Pool for GEMMs inside parallel loops
-	scratch sync.Pool // *[]float32 attention scores, one per parallel task
+	scratch sync.Pool // *[]float32: attention scores (one per parallel task), the copy of a weight PackWeight packs
 }
 
 // NewCPU returns the CPU backend on the Default pool.

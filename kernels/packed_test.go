@@ -141,7 +141,7 @@ func TestPackWeight(t *testing.T) {
 			for _, in := range []int{1, 7, gk.kc + 5} {
 				w := randSlice(rng, out*in)
 				stored := append([]float32(nil), w...)
-				pw := packWeight(gk, HostBuf(w), out, in)
+				pw := packWeight(gk, HostBuf(w), out, in, nil)
 				inPlace := out%gk.nr == 0
 				if shares := &pw.packed.data[0] == &w[0]; shares != inPlace {
 					t.Errorf("%s out=%d in=%d: packed in the weight's storage = %v, want %v", gk.name, out, in, shares, inPlace)

@@ -48,10 +48,20 @@ func checkWeight(op string, w Buf, out, in int) {
 // storage, so that packing costs no memory beyond a transient copy of W;
 // otherwise it is a new allocation and w is left as it was.
 func (c *CPU) PackWeight(w Buf, out, in int) Weight {
-	return packWeight(active.gemm, w, out, in)
+	checkWeight("PackWeight", w, out, in)
+	// The copy of W comes from the scratch pool, so that packing a model's
+	// weights one after another reuses one buffer rather than leaving a
+	// copy of each to the garbage collector (which would raise the peak
+	// memory by up to the size of the weights).
+	tmp := c.scores(out * in)
+	defer c.scratch.Put(tmp)
+	return packWeight(active.gemm, w, out, in, (*tmp)[:out*in])
 }
 
-func packWeight(gk *gemmKernel, w Buf, out, in int) Weight {
+// packWeight packs W (out×in in w) for gk, over w's storage when the
+// packed form fits, with tmp (out·in values, or nil to allocate) holding
+// the copy of W it packs from.
+func packWeight(gk *gemmKernel, w Buf, out, in int, tmp []float32) Weight {
 	checkWeight("PackWeight", w, out, in)
 	if w.host == nil && out*in > 0 {
 		panic("kernels: PackWeight: w is not a host Buf")
@@ -61,7 +71,11 @@ func packWeight(gk *gemmKernel, w Buf, out, in int) Weight {
 	if packedLen(gk, in, out) <= out*in {
 		// The panels gather columns from every row of W, so pack from a
 		// copy into W's storage.
-		dst, src = src, append([]float32(nil), src...)
+		if tmp == nil {
+			tmp = make([]float32, out*in)
+		}
+		dst, src = src, tmp[:out*in]
+		copy(src, dst)
 	}
 	return Weight{out: out, in: in, packed: packBInto(gk, dst, true, in, out, src, max(1, in))}
 }
