@@ -101,7 +101,7 @@ func TestPackedPublic(t *testing.T) {
 // BenchmarkSgemmPacked/avx512/m=16/n=768/k=768/packed.
 func BenchmarkSgemmPacked(b *testing.B) {
 	for _, im := range levels {
-		for _, m := range []int{16, 128, 4096} {
+		for _, m := range []int{16, 128, 512, 1024, 4096} {
 			const n, k = 768, 768
 			a := make([]float32, m*k)
 			w := make([]float32, n*k)
