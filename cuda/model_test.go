@@ -48,19 +48,6 @@ func fixtureTexts(t *testing.T, dir string) []string {
 	return texts
 }
 
-// maxDiff returns max |a-b|.
-func maxDiff(a, b []float32) float64 {
-	d := 0.0
-	for i := range a {
-		x := math.Abs(float64(a[i] - b[i]))
-		if math.IsNaN(x) {
-			return math.Inf(1)
-		}
-		d = max(d, x)
-	}
-	return d
-}
-
 // TestGoldenHiddenState runs each fixture's padded batch through the
 // encoder on the GPU and compares the last hidden state at real tokens
 // with the PyTorch reference, to the fixture README's 1e-5.
@@ -121,7 +108,7 @@ func TestGoldenHiddenState(t *testing.T) {
 				worst := 0.0
 				for i := range batch * seq {
 					if mask[i] != 0 {
-						worst = max(worst, maxDiff(got[i*H:(i+1)*H], want[i*H:(i+1)*H]))
+						worst = max(worst, golden.MaxDiff(got[i*H:(i+1)*H], want[i*H:(i+1)*H]))
 					}
 				}
 				t.Logf("keep=%v: last_hidden_state max |gpu - torch| %.3g", keep, worst)
@@ -176,7 +163,7 @@ func TestGoldenEmbeddings(t *testing.T) {
 				}
 				worst := 0.0
 				for i := range want {
-					worst = max(worst, maxDiff(got[i], want[i]))
+					worst = max(worst, golden.MaxDiff(got[i], want[i]))
 				}
 				t.Logf("%s: %d embeddings, max |gpu - cpu| %.3g (allowed %g)", tc.math, len(want), worst, tc.tol)
 				if worst > tc.tol {
@@ -235,7 +222,7 @@ func compareTensors(t *testing.T, what string, ps []train.Param, got, want [][]f
 		for _, v := range want[i] {
 			scale = max(scale, math.Abs(float64(v)))
 		}
-		diff := maxDiff(got[i], want[i])
+		diff := golden.MaxDiff(got[i], want[i])
 		if diff > tol*scale+1e-7 {
 			t.Errorf("%s %s: max |gpu - cpu| %.3g (largest value %.3g)", what, ps[i].Name, diff, scale)
 		}

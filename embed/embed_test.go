@@ -84,18 +84,6 @@ func promptName(r row) string {
 	return *r.PromptName
 }
 
-func maxDiff(a, b []float32) float64 {
-	d := 0.0
-	for i := range a {
-		x := math.Abs(float64(a[i] - b[i]))
-		if math.IsNaN(x) {
-			return math.Inf(1)
-		}
-		d = max(d, x)
-	}
-	return d
-}
-
 // encodeRows encodes the fixture's rows as sentence-transformers did:
 // grouped by prompt name, each group with its prompt.
 func encodeRows(t *testing.T, m *Model, rows []row, opts ...EncodeOption) [][]float32 {
@@ -162,7 +150,7 @@ func TestGolden(t *testing.T) {
 			D := m.Dim()
 			worst := 0.0
 			for i, v := range vecs {
-				d := maxDiff(v, fx.embedding[i*D:(i+1)*D])
+				d := golden.MaxDiff(v, fx.embedding[i*D:(i+1)*D])
 				worst = max(worst, d)
 				if d > tolerance {
 					t.Errorf("row %d (%q): embedding max |diff| %g", i, fx.rows[i].Input, d)
@@ -190,7 +178,7 @@ func TestConcurrentEncode(t *testing.T) {
 				defer wg.Done()
 				got := encodeRows(t, m, fx.rows, WithBatchSize(1+g*3))
 				for i := range got {
-					if d := maxDiff(got[i], want[i]); d > 1e-6 {
+					if d := golden.MaxDiff(got[i], want[i]); d > 1e-6 {
 						t.Errorf("%s goroutine %d row %d: differs from serial by %g", filepath.Base(dir), g, i, d)
 						return
 					}
@@ -240,8 +228,8 @@ func TestEncodeOptions(t *testing.T) {
 	}
 	// A short max length truncates, keeping [SEP]: the result changes.
 	short, err := m.Encode(ctx, texts[2:], WithMaxLength(4))
-	if err != nil || maxDiff(short[0], full[2]) < 1e-3 {
-		t.Errorf("max length 4: %v (diff %g)", err, maxDiff(short[0], full[2]))
+	if err != nil || golden.MaxDiff(short[0], full[2]) < 1e-3 {
+		t.Errorf("max length 4: %v (diff %g)", err, golden.MaxDiff(short[0], full[2]))
 	}
 	for name, opts := range map[string][]EncodeOption{
 		"unknown prompt": {WithPromptName("nope")},
@@ -313,7 +301,7 @@ func TestPlainHFDirectory(t *testing.T) {
 		}
 		got := encodeRows(t, m, rows)
 		for i := range got {
-			if d := maxDiff(got[i], want[i*D:(i+1)*D]); d > tolerance {
+			if d := golden.MaxDiff(got[i], want[i*D:(i+1)*D]); d > tolerance {
 				t.Errorf("%s row %q: mean pooling differs by %g", filepath.Base(dir), rows[i].Input, d)
 			}
 		}
@@ -493,7 +481,7 @@ func TestLoadFS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a {
-		if d := maxDiff(a[i], b[i]); d != 0 {
+		if d := golden.MaxDiff(a[i], b[i]); d != 0 {
 			t.Errorf("text %d: LoadFS result differs by %g", i, d)
 		}
 	}

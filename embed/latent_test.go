@@ -104,7 +104,7 @@ func TestLatentModule(t *testing.T) {
 				}
 				// The hidden states agree to 1e-5 (TestGolden); the module
 				// carries that through a few LayerNorms.
-				if d := maxDiff(got[0], want); d > 1e-4 {
+				if d := golden.MaxDiff(got[0], want); d > 1e-4 {
 					t.Errorf("row %d (%q, prompt length %d): differs by %g", i, r.Input, n, d)
 				}
 			}

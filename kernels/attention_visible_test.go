@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kotodama-ai/kotodama/internal/golden"
 )
 
 // attentionVisible64 is the textbook computation in float64 with a
@@ -94,11 +96,11 @@ func TestCPUAttentionVisible(t *testing.T) {
 			probs = HostBuf(randSlice(r, batch*heads*seq*seq))
 		}
 		cpu.AttentionVisible(ctx, probs, HostBuf(qkv), visible, batch, seq, heads, hd)
-		if d := maxDiff(ctx.Host(), wantCtx); d > 1e-5 {
+		if d := golden.MaxDiff(ctx.Host(), wantCtx); d > 1e-5 {
 			t.Errorf("keep=%v: ctx max diff %g", keep, d)
 		}
 		if keep {
-			if d := maxDiff(probs.Host(), wantP); d > 1e-6 {
+			if d := golden.MaxDiff(probs.Host(), wantP); d > 1e-6 {
 				t.Errorf("probs max diff %g", d)
 			}
 			for i, v := range wantP {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kotodama-ai/kotodama/internal/golden"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -54,14 +56,6 @@ func attentionRef(qkv []float32, mask []int32, batch, seq, heads, hd int) (ctx, 
 	return ctx, probs
 }
 
-func maxDiff(got []float32, want []float64) float64 {
-	var m float64
-	for i, w := range want {
-		m = max(m, math.Abs(float64(got[i])-w))
-	}
-	return m
-}
-
 func TestCPUAttention(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const batch, seq, heads, hd = 4, 7, 3, 5
@@ -85,11 +79,11 @@ func TestCPUAttention(t *testing.T) {
 			probs = HostBuf(randSlice(r, batch*heads*seq*seq))
 		}
 		cpu.Attention(ctx, probs, HostBuf(qkv), mask, batch, seq, heads, hd)
-		if d := maxDiff(ctx.Host(), wantCtx); d > 1e-5 {
+		if d := golden.MaxDiff(ctx.Host(), wantCtx); d > 1e-5 {
 			t.Errorf("keep=%v: ctx max diff %g", keep, d)
 		}
 		if keep {
-			if d := maxDiff(probs.Host(), wantP); d > 1e-6 {
+			if d := golden.MaxDiff(probs.Host(), wantP); d > 1e-6 {
 				t.Errorf("probs max diff %g", d)
 			}
 		}

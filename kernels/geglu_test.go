@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/kotodama-ai/kotodama/internal/golden"
 )
 
 func geglu64(x []float64, cols int) []float64 {
@@ -26,7 +28,7 @@ func TestGEGLU(t *testing.T) {
 	out := make([]float32, rows*cols)
 	GEGLU(out, to32(x), cols)
 	want := geglu64(x, cols)
-	if d := maxDiff(out, want); d > 1e-6 {
+	if d := golden.MaxDiff(out, want); d > 1e-6 {
 		t.Errorf("GEGLU: max |diff| %.3g against float64", d)
 	}
 }

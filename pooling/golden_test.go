@@ -99,18 +99,6 @@ func pool(t *testing.T, be kernels.Backend, c Config, hidden kernels.Buf, mask [
 	return got
 }
 
-func maxDiff(got []float32, want []float64) float64 {
-	d := 0.0
-	for i, w := range want {
-		x := math.Abs(float64(got[i]) - w)
-		if math.IsNaN(x) {
-			return math.Inf(1)
-		}
-		d = max(d, x)
-	}
-	return d
-}
-
 // maxRelDiff is the largest |got-want| / max(1, |want|).
 func maxRelDiff(got []float32, want []float64) float64 {
 	d := 0.0
@@ -122,14 +110,6 @@ func maxRelDiff(got []float32, want []float64) float64 {
 		d = max(d, x)
 	}
 	return d
-}
-
-func widen(x []float32) []float64 {
-	y := make([]float64, len(x))
-	for i, v := range x {
-		y[i] = float64(v)
-	}
-	return y
 }
 
 // TestGoldenPooling pools every model fixture's encoder output with each
@@ -148,7 +128,7 @@ func TestGoldenPooling(t *testing.T) {
 					t.Fatalf("fixture has no pooled_%s", mode)
 				}
 				got := pool(t, be, Config{Dim: H, Modes: []Mode{mode}, IncludePrompt: true}, hidden, fx.mask, fx.batch, fx.seq, 0)
-				d := maxDiff(got, widen(want))
+				d := golden.MaxDiff(got, want)
 				t.Logf("pooled_%s: max |diff| %.3g", mode, d)
 				if d > tolerance {
 					t.Errorf("pooled_%s: max |diff| %g > %g", mode, d, tolerance)
@@ -170,7 +150,7 @@ func TestGoldenPooling(t *testing.T) {
 			if strings.Contains(string(modules), "sentence_transformers.models.Normalize") {
 				Normalize(got, c.OutputDim())
 			}
-			d := maxDiff(got, widen(fx.f32["embedding"]))
+			d := golden.MaxDiff(got, fx.f32["embedding"])
 			t.Logf("embedding (%v): max |diff| %.3g", c.Modes, d)
 			if d > tolerance {
 				t.Errorf("embedding: max |diff| %g > %g", d, tolerance)

@@ -347,7 +347,7 @@ func latentFD(t *testing.T, l *LatentAttention, H, G []float32, mask []int32, B,
 	}
 	// The float32 forward agrees with the oracle.
 	_, ref := latentRef(c, params, h64, mask, B, L, promptLen)
-	if d := maxDiff(pooled, ref); d > 1e-5 {
+	if d := golden.MaxDiff(pooled, ref); d > 1e-5 {
 		t.Errorf("pooled: max |diff| %.3g against the float64 oracle", d)
 	}
 	r := rand.New(rand.NewPCG(4, 4))

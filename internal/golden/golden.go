@@ -1,4 +1,5 @@
-// Package golden locates the reference fixtures tests compare against.
+// Package golden locates the reference fixtures tests compare against,
+// and measures how far a result is from them (MaxDiff).
 //
 // Fixtures live in testdata/golden at the module root (copied from the
 // team's shared reference set); the environment variable KOTODAMA_GOLDEN
@@ -8,6 +9,7 @@
 package golden
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -63,4 +65,19 @@ func Dirs(t testing.TB, kind, marker string) []string {
 		t.Fatalf("golden fixtures: no %s fixture with %s under %s", kind, marker, base)
 	}
 	return dirs
+}
+
+// MaxDiff returns the largest |got[i] - want[i]| over want, computed in
+// float64, or +Inf when any difference is NaN, so that a NaN output fails
+// a "MaxDiff(got, want) > tol" check instead of slipping past it.
+func MaxDiff[G, W float32 | float64](got []G, want []W) float64 {
+	d := 0.0
+	for i, w := range want {
+		x := math.Abs(float64(got[i]) - float64(w))
+		if math.IsNaN(x) {
+			return math.Inf(1)
+		}
+		d = max(d, x)
+	}
+	return d
 }

@@ -1,6 +1,7 @@
 package golden
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 )
@@ -17,5 +18,17 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv(Env, d)
 	if got := Path("x"); got != filepath.Join(d, "x") {
 		t.Fatalf("Path = %q", got)
+	}
+}
+
+func TestMaxDiff(t *testing.T) {
+	if d := MaxDiff([]float32{1, 2, 3}, []float64{1, 2.5, 2}); d != 1 {
+		t.Errorf("MaxDiff = %v, want 1", d)
+	}
+	if d := MaxDiff([]float32{1, float32(math.NaN())}, []float32{1, 2}); !math.IsInf(d, 1) {
+		t.Errorf("MaxDiff with a NaN = %v, want +Inf", d)
+	}
+	if d := MaxDiff([]float64{}, []float64{}); d != 0 {
+		t.Errorf("MaxDiff of nothing = %v", d)
 	}
 }
