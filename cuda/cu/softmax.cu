@@ -44,6 +44,36 @@ extern "C" __global__ void kd_softmax_backward_rows(float *dy, const float *y, i
 	}
 }
 
+// masked_row_softmax replaces row (seq scores) by its softmax over the
+// keys m marks (m[c] != 0); the other keys get exactly 0, and a row with
+// no marked key gets empty in every place. Every thread of the block
+// calls it for the same row; sh is the block's 32-float scratch.
+__device__ void masked_row_softmax(float *row, const int *m, int seq, float empty, float *sh) {
+	float mx = KD_NEG_INF;
+	int any = 0;
+	for (int c = threadIdx.x; c < seq; c += blockDim.x) {
+		if (m[c] != 0) {
+			mx = fmaxf(mx, row[c]);
+			any = 1;
+		}
+	}
+	if (!__syncthreads_or(any)) {
+		for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] = empty;
+		__syncthreads();
+		return;
+	}
+	mx = block_max_f(mx, sh);
+	float s = 0;
+	for (int c = threadIdx.x; c < seq; c += blockDim.x) {
+		float e = m[c] != 0 ? expf(row[c] - mx) : 0.0f;
+		row[c] = e;
+		s += e;
+	}
+	float inv = 1.0f / block_sum_f(s, sh);
+	for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] *= inv;
+	__syncthreads();
+}
+
 // attn_softmax turns the scores P [batch·heads, seq, seq] (Q·Kᵀ/√d,
 // already scaled) into attention probabilities under the key mask
 // [batch, seq] (1 = token): masked keys get exactly 0, as Hugging Face's
@@ -51,35 +81,9 @@ extern "C" __global__ void kd_softmax_backward_rows(float *dy, const float *y, i
 // uniform, 1/seq, as that additive mask makes it.
 extern "C" __global__ void kd_attn_softmax(float *P, const int *mask, int seq, int heads, i64 rows) {
 	__shared__ float sh[32];
-	for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
-		float *row = P + r * seq;
-		const int *m = mask + (r / seq / heads) * seq;
-		float mx = KD_NEG_INF;
-		int any = 0;
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) {
-			if (m[c] != 0) {
-				mx = fmaxf(mx, row[c]);
-				any = 1;
-			}
-		}
-		any = __syncthreads_or(any);
-		if (!any) {
-			float u = (float)(1.0 / (double)seq);
-			for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] = u;
-			__syncthreads();
-			continue;
-		}
-		mx = block_max_f(mx, sh);
-		float s = 0;
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) {
-			float e = m[c] != 0 ? expf(row[c] - mx) : 0.0f;
-			row[c] = e;
-			s += e;
-		}
-		float inv = 1.0f / block_sum_f(s, sh);
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] *= inv;
-		__syncthreads();
-	}
+	float uniform = (float)(1.0 / (double)seq);
+	for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+		masked_row_softmax(P + r * seq, mask + (r / seq / heads) * seq, seq, uniform, sh);
 }
 
 // attn_visible_softmax is attn_softmax under a visibility matrix
@@ -89,33 +93,8 @@ extern "C" __global__ void kd_attn_softmax(float *P, const int *mask, int seq, i
 extern "C" __global__ void kd_attn_visible_softmax(float *P, const int *visible, int seq, int heads, i64 rows) {
 	__shared__ float sh[32];
 	for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
-		float *row = P + r * seq;
 		i64 i = r % seq, b = r / seq / heads;
-		const int *m = visible + (b * seq + i) * seq;
-		float mx = KD_NEG_INF;
-		int any = 0;
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) {
-			if (m[c] != 0) {
-				mx = fmaxf(mx, row[c]);
-				any = 1;
-			}
-		}
-		any = __syncthreads_or(any);
-		if (!any) {
-			for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] = 0.0f;
-			__syncthreads();
-			continue;
-		}
-		mx = block_max_f(mx, sh);
-		float s = 0;
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) {
-			float e = m[c] != 0 ? expf(row[c] - mx) : 0.0f;
-			row[c] = e;
-			s += e;
-		}
-		float inv = 1.0f / block_sum_f(s, sh);
-		for (int c = threadIdx.x; c < seq; c += blockDim.x) row[c] *= inv;
-		__syncthreads();
+		masked_row_softmax(P + r * seq, visible + (b * seq + i) * seq, seq, 0.0f, sh);
 	}
 }
 
