@@ -64,16 +64,13 @@ func (t *Trainer) Checkpoint() error {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	name := fmt.Sprintf("step-%08d", t.step)
-	tmp, err := os.MkdirTemp(root, tmpPrefix+name+"-")
+	tmp, err := mkdirTemp(root, tmpPrefix+name+"-")
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	fail := func(err error) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("train: checkpoint %s: %w", name, err)
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700, as for SaveFinal
-		return fail(err)
 	}
 	modelDir := filepath.Join(tmp, "model")
 	if err := os.Mkdir(modelDir, 0o755); err != nil {
@@ -257,6 +254,21 @@ func SaveParams(path string, params []Param, extra []safetensors.Tensor, metadat
 		}
 	}
 	return safetensors.WriteFile(path, ts, metadata)
+}
+
+// mkdirTemp is os.MkdirTemp for a directory that becomes a model or a
+// checkpoint once renamed into place: MkdirTemp makes it private (0700),
+// and what it becomes is for others to read, as os.MkdirAll makes it.
+func mkdirTemp(parent, pattern string) (string, error) {
+	tmp, err := os.MkdirTemp(parent, pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // syncTree fsyncs every file and directory under dir, so a rename of dir

@@ -302,14 +302,8 @@ func saveFinal(dir string, save func(tmp string) error) error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := mkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	// MkdirTemp makes the directory private (0700); the model directory
-	// it becomes is for others to read, as os.MkdirAll would make it.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
 		return fmt.Errorf("train: %w", err)
 	}
 	if err := save(tmp); err != nil {
